@@ -1,0 +1,78 @@
+# The two commands are `make run` and `make test`; each sets itself up on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTION_LINK := $(VENV)/collections/ansible_collections/streams/kafka
+SANITY_ROOT := build/sanity/ansible_collections/streams/kafka
+INVENTORY ?= inventories/local
+PYTEST_ARGS ?=
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
+export ANSIBLE_FORCE_COLOR ?= 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv run test lint sanity unit integration zookeeper-package changelog clean
+
+help:
+	@echo "make run    deploy with playbooks/site.yml -i $(INVENTORY) (local inventory: write manifests to build/manifests)"
+	@echo "make test   lint, sanity, unit and integration tests"
+	@echo "make venv   create $(VENV) and install requirements"
+	@echo "make lint   ansible-lint (production profile) and changelog lint"
+
+venv: $(STAMP) $(COLLECTION_LINK)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# ansible-playbook finds this checkout as streams.kafka through the link.
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+run: venv
+	ansible-playbook playbooks/site.yml -i $(INVENTORY)
+
+test: venv zookeeper-package lint sanity unit integration
+
+# The real-ensemble tests start Debian's ZooKeeper 3.8.
+zookeeper-package:
+	@if ! dpkg -s zookeeper >/dev/null 2>&1; then \
+		echo "installing Debian package zookeeper"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zookeeper >/dev/null; \
+	fi
+
+lint: venv
+	ansible-lint --profile production --strict
+	antsibull-changelog lint
+
+# ansible-test wants the tree under ansible_collections/<ns>/<name>; copy what git knows about.
+# ansible-test fetches a pip bootstrap script from a host outside PyPI; give it ours.
+# The pip version follows the pinned ansible-core (python_requirements.get_venv_packages).
+GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
+sanity: venv
+	mkdir -p $(dir $(GET_PIP_CACHE)) && cp .ci/get_pip.py $(GET_PIP_CACHE)
+	rm -rf build/sanity && mkdir -p $(SANITY_ROOT)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && git init -q && git add -A && \
+		ansible-test sanity --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --local --color no
+
+unit: venv
+	python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: venv zookeeper-package
+	python -m pytest tests/integration $(PYTEST_ARGS)
+
+changelog: venv
+	antsibull-changelog release
+
+clean:
+	rm -rf build

@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: streams.kafka contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place our modules reach the Kubernetes API.
+
+It reuses kubernetes.core's auth options and client, so our modules connect exactly as
+kubernetes.core.k8s does (kubeconfig, context, host, api_key, K8S_AUTH_* environment) and
+share its module_defaults group.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from kubernetes.client import CoreV1Api
+    from kubernetes.client.rest import ApiException
+    from urllib3.exceptions import HTTPError
+    HAS_KUBERNETES = True
+except ImportError:
+    HAS_KUBERNETES = False
+
+
+class ApiError(Exception):
+    """An API call failed; `status` is the HTTP status (0 when the server was not reached)."""
+
+    def __init__(self, message, status=0):
+        self.status = status
+        super(ApiError, self).__init__(message)
+
+
+def argument_spec(**options):
+    """kubernetes.core's auth options plus the module's own."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec.update(options)
+    return spec
+
+
+def k8s_module(options, **kwargs):
+    """An AnsibleK8SModule: it checks the kubernetes library is present, as kubernetes.core's do."""
+    return AnsibleK8SModule(argument_spec=argument_spec(**options), **kwargs)
+
+
+def _status_message(error):
+    try:
+        return json.loads(error.body).get("message") or error.reason
+    except (TypeError, ValueError, AttributeError):
+        return (error.body or error.reason or "").strip() if isinstance(error.body, str) else error.reason
+
+
+class PodApi(object):
+    """Pods and the API server's pod proxy: all a readiness gate needs, no discovery calls."""
+
+    def __init__(self, module, request_timeout=10):
+        try:
+            client = get_api_client(module=module)
+        except CoreException as error:
+            raise ApiError("cannot connect to the Kubernetes API: %s" % error)
+        self._api_client = client.client.client
+        # Keep "pod:port" and the proxied path literal, as kubectl sends them, rather than %3A / %2F.
+        self._api_client.configuration.safe_chars_for_path_param = "/:"
+        self._core = CoreV1Api(self._api_client)
+        self._timeout = request_timeout
+
+    def list_pods(self, namespace, selector):
+        """The pods matching a label selector, as plain dicts, sorted by name."""
+        try:
+            pods = self._core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=self._timeout)
+        except ApiException as error:
+            raise ApiError("cannot list pods in namespace %s (%s): %s" % (namespace, selector, _status_message(error)), error.status)
+        except HTTPError as error:
+            raise ApiError("cannot reach the Kubernetes API to list pods: %s" % error)
+        items = [self._api_client.sanitize_for_serialization(pod) for pod in pods.items]
+        return sorted(items, key=lambda pod: pod["metadata"]["name"])
+
+    def proxy_get(self, namespace, pod, port, path):
+        """GET http://<pod>:<port>/<path> through the API server; returns the body as text."""
+        try:
+            return self._core.connect_get_namespaced_pod_proxy_with_path(
+                "%s:%s" % (pod, port), namespace, path.lstrip("/"), _request_timeout=self._timeout)
+        except ApiException as error:
+            raise ApiError("%s:%s/%s answered %s: %s" % (pod, port, path.lstrip("/"), error.status, _status_message(error)), error.status)
+        except HTTPError as error:
+            raise ApiError("cannot reach %s:%s through the API server: %s" % (pod, port, error))
