@@ -62,6 +62,12 @@ sanity: venv
 	mkdir -p $(dir $(GET_PIP_CACHE)) && cp .ci/get_pip.py $(GET_PIP_CACHE)
 	rm -rf build/sanity && mkdir -p $(SANITY_ROOT)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_ROOT)
+	@# The import and validate-modules tests load our modules in a clean environment that finds
+	@# collections only next to ours: link the dependencies the ansible package installed.
+	for dep in kubernetes/core; do \
+		src=$$($(BIN)/python -c 'import importlib, sys; print(list(importlib.import_module("ansible_collections." + sys.argv[1].replace("/", ".")).__path__)[0])' $$dep); \
+		mkdir -p build/sanity/ansible_collections/$$(dirname $$dep) && ln -sfn $$src build/sanity/ansible_collections/$$dep; \
+	done
 	cd $(SANITY_ROOT) && git init -q && git add -A && \
 		ansible-test sanity --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --local --color no
 

@@ -18,10 +18,16 @@ import json
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+from ansible_collections.streams.kafka.plugins.module_utils.manifest_schema import object_ref
 
 try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.apply import apply_patch, annotate
+    from ansible_collections.kubernetes.core.plugins.module_utils.common import _encode_stringdata
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import diff_objects
+    from ansible.module_utils.common.dict_transformations import dict_merge
     from kubernetes.client import CoreV1Api
+    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError, ResourceNotUniqueError
     from kubernetes.client.rest import ApiException
     from urllib3.exceptions import HTTPError
     HAS_KUBERNETES = True
@@ -83,10 +89,83 @@ class PodApi(object):
 
     def proxy_get(self, namespace, pod, port, path):
         """GET http://<pod>:<port>/<path> through the API server; returns the body as text."""
+        # Unread: the client would json.loads a JSON body and hand back its Python repr (the
+        # proxy's declared response type is "str"), and it refuses content types it does not know.
         try:
-            return self._core.connect_get_namespaced_pod_proxy_with_path(
-                "%s:%s" % (pod, port), namespace, path.lstrip("/"), _request_timeout=self._timeout)
+            response = self._core.connect_get_namespaced_pod_proxy_with_path(
+                "%s:%s" % (pod, port), namespace, path.lstrip("/"), _request_timeout=self._timeout,
+                _preload_content=False)
+            return response.data.decode("utf-8", "replace")
         except ApiException as error:
             raise ApiError("%s:%s/%s answered %s: %s" % (pod, port, path.lstrip("/"), error.status, _status_message(error)), error.status)
         except HTTPError as error:
             raise ApiError("cannot reach %s:%s through the API server: %s" % (pod, port, error))
+
+
+def stored_form(desired):
+    """A copy of `desired` as the server stores it: a Secret's stringData becomes base64 data."""
+    return _encode_stringdata(copy.deepcopy(desired))
+
+
+def last_applied_patch(existing, desired):
+    """kubernetes.core's client-side apply patch (last-applied three-way merge) for `desired`."""
+    return apply_patch(existing, desired)[1]
+
+
+def with_last_applied(desired):
+    """`desired` carrying the last-applied annotation, as a create by apply sends it."""
+    return dict_merge(desired, annotate(desired))
+
+
+def object_diff(before, after):
+    """The differing parts of two objects, as kubernetes.core.k8s reports them."""
+    return diff_objects(before, after)[1]
+
+
+class ObjectApi(object):
+    """Read, create and patch any object; in check mode the writes are server-side dry runs."""
+
+    def __init__(self, module, request_timeout=None):
+        try:
+            self._client = get_api_client(module=module)
+        except CoreException as error:
+            raise ApiError("cannot connect to the Kubernetes API: %s" % error)
+        self._timeout = request_timeout
+
+    def _resource(self, obj):
+        try:
+            return self._client.resource(obj["kind"], obj["apiVersion"])
+        except (ResourceNotFoundError, ResourceNotUniqueError):
+            raise ApiError("the cluster does not serve %s %s; install the API (CRD) that provides it, "
+                           "or disable the feature that renders it" % (obj["apiVersion"], obj["kind"]), 404)
+        except (DynamicApiError, HTTPError) as error:
+            raise ApiError("cannot discover the Kubernetes API: %s" % error)
+
+    def _call(self, what, obj, method, *args, **kwargs):
+        if self._timeout:
+            kwargs["_request_timeout"] = self._timeout
+        try:
+            return method(*args, **kwargs).to_dict()
+        except DynamicApiError as error:
+            raise ApiError("cannot %s %s: %s" % (what, object_ref(obj), _status_message(error)), error.status)
+        except HTTPError as error:
+            raise ApiError("cannot %s %s: %s" % (what, object_ref(obj), error))
+
+    def read(self, obj):
+        """The live object, or None when it does not exist."""
+        resource = self._resource(obj)
+        meta = obj["metadata"]
+        try:
+            return self._call("read", obj, self._client.get, resource, name=meta["name"], namespace=meta.get("namespace"))
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def create(self, obj):
+        return self._call("create", obj, self._client.create, self._resource(obj), obj, namespace=obj["metadata"].get("namespace"))
+
+    def patch(self, obj, patch):
+        meta = obj["metadata"]
+        return self._call("patch", obj, self._client.patch, self._resource(obj), patch, name=meta["name"],
+                          namespace=meta.get("namespace"), content_type="application/merge-patch+json")

@@ -1,6 +1,7 @@
 """The foundation pipeline end to end: preflight, validate, deliver (cluster and directory)."""
 
 import json
+import re
 import os
 import pathlib
 import subprocess
@@ -72,7 +73,8 @@ def test_check_mode_dry_runs_and_shows_the_diff(kubesim, kubeconfig, inventory):
     rc, out = ansible_playbook(PLAYBOOK, inventory, extra=cluster_vars(kubeconfig, settings={"greeting": "bye"}), check=True)
     assert rc == 0, out
     assert recap(out, "dev")["changed"] == 1
-    assert '-    "greeting": "hello"' in out and '+    "greeting": "bye"' in out
+    assert re.search(r'^-\s+"greeting": "hello"$', out, re.M) and re.search(r'^\+\s+"greeting": "bye"$', out, re.M)
+    assert "last-applied-configuration" not in out
     mutating = [r for r in kubesim.requests if r["method"] in ("POST", "PUT", "PATCH", "DELETE")]
     assert mutating and all(r["dry_run"] for r in mutating)
     stored = kubesim.get("v1", "ConfigMap", "kafka-test", "dev-settings")
@@ -82,7 +84,7 @@ def test_check_mode_dry_runs_and_shows_the_diff(kubesim, kubeconfig, inventory):
 def test_check_mode_on_a_new_namespace_reports_instead_of_failing(kubesim, kubeconfig, inventory):
     rc, out = ansible_playbook(PLAYBOOK, inventory, extra=cluster_vars(kubeconfig), check=True)
     assert rc == 0, out
-    assert "a real run creates them" in out and "ConfigMap/dev-settings" in out
+    assert recap(out, "dev")["changed"] == 2 and "kafka-test/ConfigMap/dev-settings" in out
     assert kubesim.writes() == []
     assert kubesim.objects("v1", "ConfigMap", "kafka-test") == []
 
@@ -135,3 +137,38 @@ def test_shipped_inventories_render(tmp_path, name, hosts):
     assert sorted(p.name for p in tmp_path.iterdir()) == hosts
     for host in hosts:
         assert (tmp_path / host / "00-namespace.yaml").is_file()
+
+
+WORKLOADS = ROOT / "tests/integration/playbooks/deliver_workloads.yml"
+SECRET = "s3cr3t-Pa55word"
+
+
+def test_workloads_and_secrets_rerun_without_writes(kubesim, kubeconfig, inventory):
+    extra = cluster_vars(kubeconfig, bridge_password=SECRET)
+    rc, out = ansible_playbook(WORKLOADS, inventory, "-v", "--diff", extra=extra)
+    assert rc == 0, out
+    assert SECRET not in out
+    assert kubesim.get("apps/v1", "Deployment", "kafka-test", "dev-bridge")["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    kubesim.clear_requests()
+    rc, out = ansible_playbook(WORKLOADS, inventory, "-v", "--diff", extra=extra)
+    assert rc == 0, out
+    assert recap(out, "dev")["changed"] == 0
+    assert kubesim.writes() == []
+
+    kubesim.clear_requests()
+    rc, out = ansible_playbook(WORKLOADS, inventory, "--diff", extra=dict(extra, bridge_image="example.com/bridge:2"))
+    assert rc == 0, out
+    assert [(w["method"], w["path"]) for w in kubesim.writes()] == [
+        ("PATCH", "/apis/apps/v1/namespaces/kafka-test/deployments/dev-bridge")]
+    assert kubesim.get("apps/v1", "Deployment", "kafka-test", "dev-bridge")["spec"]["template"]["spec"]["containers"][0]["image"] \
+        == "example.com/bridge:2"
+
+
+def test_changed_secret_is_applied_without_showing_it(kubesim, kubeconfig, inventory):
+    assert ansible_playbook(WORKLOADS, inventory, extra=cluster_vars(kubeconfig, bridge_password=SECRET))[0] == 0
+    kubesim.clear_requests()
+    rc, out = ansible_playbook(WORKLOADS, inventory, "-vvv", "--diff", extra=cluster_vars(kubeconfig, bridge_password="n3w-" + SECRET))
+    assert rc == 0, out
+    assert SECRET not in out
+    assert [w["path"] for w in kubesim.writes()] == ["/api/v1/namespaces/kafka-test/secrets/dev-bridge-credentials"]

@@ -1,0 +1,108 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: streams.kafka contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: manifest_apply
+short_description: Apply a component's objects idempotently, with no API writes when nothing changed
+version_added: 0.1.0
+author: streams.kafka maintainers (@streams-kafka)
+description:
+  - Applies each object in order the way C(kubernetes.core.k8s) with O(ignore:apply=true) does
+    (client-side apply with the C(kubectl.kubernetes.io/last-applied-configuration) annotation),
+    using kubernetes.core's own client, auth options and patch computation.
+  - Unlike C(kubernetes.core.k8s), it sends the patch only when some value in it differs from
+    the live object. Lists such as containers and ports no longer cause a PATCH on every run,
+    so a run with nothing to change makes GET requests only.
+  - In check mode, creates and patches are server-side dry runs (C(dryRun=All)); objects of a
+    namespace that does not exist yet are reported as created.
+  - Secret values never appear in the result or the diff. Still set C(no_log) on tasks that pass
+    Secrets, so the module arguments stay out of logs.
+options:
+  manifests:
+    description: The objects, applied in the given order.
+    type: list
+    elements: dict
+    required: true
+  request_timeout:
+    description: Seconds each API request may take.
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+attributes:
+  check_mode:
+    support: full
+    description: Writes become server-side dry runs; nothing is stored.
+  diff_mode:
+    support: full
+    description: Returns the changed parts of every created or patched object.
+requirements:
+  - kubernetes
+"""
+
+EXAMPLES = r"""
+- name: Apply the ZooKeeper objects
+  streams.kafka.manifest_apply:
+    manifests: "{{ zookeeper_manifests }}"
+
+- name: Apply with an explicit context (or set module_defaults group/streams.kafka.k8s)
+  streams.kafka.manifest_apply:
+    context: prod-east
+    manifests:
+      - apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: settings
+          namespace: kafka
+        data:
+          greeting: hello
+"""
+
+RETURN = r"""
+objects:
+  description: What happened to each object, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    object:
+      description: The object, as C(namespace/Kind/name).
+      type: str
+      sample: kafka/ConfigMap/prod-zookeeper-config
+    action:
+      description: V(created), V(patched) or V(unchanged).
+      type: str
+      sample: unchanged
+diff:
+  description: The changed parts of each created or patched object (with C(--diff)).
+  returned: changed
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, manifest_apply
+
+
+def main():
+    module = k8s_api.k8s_module(
+        dict(manifests=dict(type="list", elements="dict", required=True),
+             request_timeout=dict(type="int", default=120)),
+        supports_check_mode=True,
+    )
+    try:
+        result = manifest_apply.apply_all(k8s_api.ObjectApi(module, module.params["request_timeout"]), module.params["manifests"], module.check_mode)
+    except k8s_api.ApiError as error:
+        module.fail_json(msg=str(error), status=error.status)
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

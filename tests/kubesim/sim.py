@@ -1,0 +1,183 @@
+"""KubeSim: the in-process API server, its controller and the test-facing Python API."""
+import socket
+import threading
+import time
+
+import yaml
+
+from .api import Api
+from .control import Control
+from .controller import Controller
+from .faults import Faults
+from .proxy import Proxy
+from .requestlog import RequestLog
+from .resources import Catalog
+from .server import Server
+from .store import Store
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+class KubeSim:
+    """A small Kubernetes API server on 127.0.0.1 for tests.
+
+    ``with KubeSim(ready_delay=0.5).start() as sim: ...``
+    """
+
+    def __init__(self, ready_delay=0.0):
+        self.catalog = Catalog()
+        self.store = Store(self.catalog)
+        self.controller = Controller(self.store, self.catalog, ready_delay)
+        self.api = Api(self.store, self.catalog, lambda: f"127.0.0.1:{self.port}")
+        self.proxy = Proxy(self.store, self.catalog)
+        self.faults = Faults()
+        self.request_log = RequestLog()
+        self.control = Control(self)
+        self._server = None
+        self._thread = None
+        for name in INITIAL_NAMESPACES:
+            self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self, port=0):
+        """Serve on 127.0.0.1:``port`` (0 picks a free port); returns self."""
+        if self._server is None:
+            self._server = Server(("127.0.0.1", port), self)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                            name="kubesim-http", daemon=True)
+            self._thread.start()
+            self.controller.start()
+        return self
+
+    def stop(self):
+        if self._server is None:
+            return
+        self.controller.stop()
+        self.store.close()
+        stopper = threading.Thread(target=self._server.shutdown)
+        stopper.start()
+        # A connection wakes serve_forever's poll at once instead of after poll_interval.
+        try:
+            socket.create_connection(self._server.server_address, timeout=1).close()
+        except OSError:
+            pass
+        stopper.join()
+        self._server.close_connections()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def port(self):
+        return self._server.server_address[1] if self._server else None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_kubeconfig(self, path, namespace=None):
+        """Write a kubeconfig with context ``kubesim`` (current) for this server; returns ``path``."""
+        context = {"cluster": "kubesim", "user": "kubesim"}
+        if namespace:
+            context["namespace"] = namespace
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "kubesim", "cluster": {"server": self.url}}],
+            "users": [{"name": "kubesim", "user": {"token": "kubesim-token"}}],
+            "contexts": [{"name": "kubesim", "context": context}],
+            "current-context": "kubesim",
+            "preferences": {},
+        }
+        with open(path, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(config, handle, default_flow_style=False)
+        return path
+
+    # -- objects --------------------------------------------------------------
+
+    def get(self, api_version, kind, namespace, name):
+        """The stored object, or None."""
+        return self.store.get(self.catalog.by_kind(api_version, kind), namespace, name)
+
+    def objects(self, api_version, kind, namespace=None):
+        return self.store.list(self.catalog.by_kind(api_version, kind), namespace)
+
+    def create(self, obj):
+        """Store ``obj`` directly (not an API request, so not logged)."""
+        res = self.catalog.by_kind(obj["apiVersion"], obj["kind"])
+        return self.store.create(res, obj)
+
+    def delete_pod(self, namespace, name):
+        """Delete a pod as an API delete would; its controller recreates it."""
+        self.store.delete(self.catalog.by_kind("v1", "Pod"), namespace, name)
+
+    def wait_for(self, predicate, timeout=10.0):
+        """Wait until ``predicate()`` is true, re-checking on every stored change; returns its last value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = int(self.store.resource_version)
+            result = predicate()
+            remaining = deadline - time.monotonic()
+            if result or remaining <= 0 or self.store.closed:
+                return result
+            self.store.events_after(seen, remaining)
+
+    # -- pods -----------------------------------------------------------------
+
+    @property
+    def ready_delay(self):
+        return self.controller.ready_delay
+
+    def set_ready_delay(self, seconds):
+        self.controller.ready_delay = seconds
+
+    def pod_ready_times(self):
+        """``{"<namespace>/<pod>": time.monotonic() value when it last became Ready}``."""
+        return self.controller.ready_times()
+
+    def set_pod_behaviour(self, namespace, name_regex, behaviour):
+        """One of ready, never_ready, crashloop, imagepull, config_error, unschedulable; applies at once."""
+        self.controller.set_pod_behaviour(namespace, name_regex, behaviour)
+
+    def clear_pod_behaviours(self):
+        self.controller.clear_pod_behaviours()
+
+    # -- faults, proxy, request log -------------------------------------------
+
+    def add_fault(self, method=None, path_regex=".*", status=500, times=None, delay=0.0):
+        """Matching API requests (``re.search`` on the path) are delayed, then fail with ``status`` unless it is None."""
+        return self.faults.add(method, path_regex, status, times, delay)
+
+    def remove_fault(self, fault_id):
+        self.faults.remove(fault_id)
+
+    def clear_faults(self):
+        self.faults.clear()
+
+    def route_proxy(self, namespace, pod, port, target_url):
+        """Forward ``pods/<pod>:<port>/proxy/...`` to ``target_url`` (port None: any port)."""
+        self.proxy.route(namespace, pod, port, target_url)
+
+    def route_proxy_handler(self, namespace, pod, port, handler):
+        """Answer the pod proxy with ``handler(method, path, query, body) -> (status, headers, body)``."""
+        self.proxy.route(namespace, pod, port, handler)
+
+    def clear_proxy_routes(self):
+        self.proxy.clear()
+
+    @property
+    def requests(self):
+        return self.request_log.entries()
+
+    def clear_requests(self):
+        self.request_log.clear()
+
+    def writes(self):
+        return self.request_log.writes()
