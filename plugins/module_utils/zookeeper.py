@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: streams.kafka contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ZooKeeper readiness gate: read every member's AdminServer and judge the ensemble.
+
+Ready means every member answers and serves, exactly one member leads, and the leader's
+``synced_followers`` is ``replicas - 1``. :func:`evaluate` is pure (pods and AdminServer
+answers in, verdict out); :class:`EnsembleGate` gathers them through the API server's pod
+proxy and waits with :func:`readiness.wait_until`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import re
+import time
+
+from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ApiError
+from ansible_collections.streams.kafka.plugins.module_utils.readiness import (
+    NotReady,
+    is_stuck,
+    pod_problem,
+    wait_until,
+)
+
+MNTR_PATH = "/commands/mntr"
+SRVR_PATH = "/commands/srvr"
+DEFAULT_ADMIN_PORT = 8080
+SERVING_STATES = ("leader", "follower", "observer")
+# API answers that no amount of waiting fixes: bad credentials or missing RBAC.
+FATAL_API_STATUSES = (401, 403)
+
+# Member states, worst first.
+MISSING = "missing"
+POD_NOT_READY = "pod_not_ready"
+UNREACHABLE = "unreachable"
+NOT_SERVING = "not_serving"
+SERVING = "serving"
+
+
+class EnsembleStuck(Exception):
+    """A pod stays in a state that does not clear without a change; waiting longer is pointless."""
+
+    def __init__(self, message, report):
+        self.report = report
+        super(EnsembleStuck, self).__init__(message)
+
+
+def statefulset_name(cluster_name):
+    return "%s-zookeeper" % cluster_name
+
+
+def selector_for(cluster_name):
+    """The label selector of a cluster's ZooKeeper pods (instance + name, as the role sets them)."""
+    return "app.kubernetes.io/instance=%s,app.kubernetes.io/name=zookeeper" % cluster_name
+
+
+def expected_pods(cluster_name, replicas):
+    return ["%s-%d" % (statefulset_name(cluster_name), ordinal) for ordinal in range(replicas)]
+
+
+def member_id(pod_name):
+    """ZooKeeper's myid of a StatefulSet pod: its ordinal plus one (None when it has no ordinal)."""
+    match = re.search(r"-([0-9]+)$", pod_name)
+    return int(match.group(1)) + 1 if match else None
+
+
+def short(text, limit=200):
+    """One line of at most `limit` characters; an HTML error page becomes its title."""
+    text = text if isinstance(text, str) else repr(text)
+    title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title:
+        text = title.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def parse_command(text):
+    """Parse an AdminServer answer (JSON). Returns (data, error): error is ZooKeeper's own
+    `error` field (set when the member does not serve), data is the whole object."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        raise ValueError("not JSON: %s" % short(text or "<empty>"))
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object: %s" % short(text))
+    return data, data.get("error")
+
+
+def format_zxid(value):
+    """ZooKeeper's zxid as it appears in its logs (0x<epoch><counter>), or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return "0x%x" % value
+
+
+def _blank_read():
+    return {"answered": False, "server_state": None, "synced_followers": None, "zxid": None, "problem": None}
+
+
+def read_member(api, namespace, pod, port=DEFAULT_ADMIN_PORT):
+    """Ask one member's AdminServer through the pod proxy.
+
+    Returns answered (the AdminServer replied at all), server_state, synced_followers (the
+    leader only), zxid and problem (None when the member serves as leader or follower).
+    """
+    read = _blank_read()
+    mntr_failure = None
+    try:
+        mntr, error = parse_command(api.proxy_get(namespace, pod, port, MNTR_PATH))
+        read["answered"] = True
+        if error:
+            read["problem"] = "not serving requests: %s" % short(error)
+            return read
+        read["server_state"] = mntr.get("server_state")
+        if read["server_state"] == "leader":
+            synced = mntr.get("synced_followers")
+            read["synced_followers"] = synced if isinstance(synced, int) and not isinstance(synced, bool) else None
+        if read["server_state"] not in SERVING_STATES:
+            read["problem"] = "server_state is %s, not leader or follower" % (read["server_state"] or "missing from mntr")
+    except ApiError as error:
+        mntr_failure = short(str(error))
+    except ValueError as error:
+        read["answered"] = True
+        mntr_failure = "mntr answered %s" % error
+    # srvr carries the zxid; when mntr failed it also tells "not serving" from "not answering"
+    # (ZooKeeper 3.8 answers mntr with HTTP 500 while it has no quorum).
+    try:
+        srvr, error = parse_command(api.proxy_get(namespace, pod, port, SRVR_PATH))
+    except (ApiError, ValueError):
+        srvr, error = None, None
+    if srvr is not None:
+        read["answered"] = True
+        read["zxid"] = format_zxid((srvr.get("server_stats") or {}).get("last_processed_zxid"))
+        if mntr_failure and error:
+            read["problem"] = "not serving requests: %s" % short(error)
+            return read
+    if mntr_failure:
+        if read["answered"]:
+            read["problem"] = "AdminServer answered port %s %s without the mntr data: %s" % (port, MNTR_PATH, mntr_failure)
+        else:
+            read["problem"] = "AdminServer on port %s does not answer: %s" % (port, mntr_failure)
+    return read
+
+
+def _probeable(pod):
+    """Worth asking through the proxy: running, not terminating, not stuck."""
+    status = pod.get("status") or {}
+    if (pod.get("metadata") or {}).get("deletionTimestamp") or status.get("phase") != "Running":
+        return False
+    return not is_stuck(pod_problem(pod))
+
+
+def _member(name, pod, read):
+    member = {"pod": name, "myid": member_id(name), "state": SERVING, "server_state": None,
+              "zxid": None, "synced_followers": None, "problem": None}
+    if pod is None:
+        member.update(state=MISSING, problem="pod does not exist")
+        return member
+    for key in ("server_state", "zxid", "synced_followers"):
+        member[key] = (read or {}).get(key)
+    problem = pod_problem(pod)
+    if read is None or is_stuck(problem):
+        member.update(state=POD_NOT_READY, problem=problem or "not probed")
+    elif read["problem"]:
+        member.update(state=NOT_SERVING if read["answered"] else UNREACHABLE, problem=read["problem"])
+    elif problem:
+        member.update(state=POD_NOT_READY, problem=problem)
+    return member
+
+
+def evaluate(pods, reads, replicas, expected=None):
+    """Judge the ensemble from the pods (dicts as the API returns them) and their reads.
+
+    `expected` lists the pod names that must exist (the StatefulSet's); without it every pod
+    given is a member and there must be `replicas` of them. Returns a dict: ready, leader
+    (pod name or None), members (pod name -> state), problems (each naming its pod), reason
+    and stuck (the pods whose problem does not clear on its own).
+    """
+    by_name = dict(((pod.get("metadata") or {}).get("name"), pod) for pod in pods)
+    names = list(expected) if expected is not None else sorted(by_name)
+    members = {}
+    problems = []
+    if expected is None and len(names) != replicas:
+        problems.append("found %d ZooKeeper pod(s) (%s), expected %d" % (len(names), ", ".join(names) or "none", replicas))
+    for name in names:
+        member = _member(name, by_name.get(name), reads.get(name))
+        members[name] = member
+        if member["problem"]:
+            problems.append("pod %s: %s" % (name, member["problem"]))
+    leaders = sorted(name for name, member in members.items() if member["server_state"] == "leader")
+    leader = leaders[0] if len(leaders) == 1 else None
+    if not leaders:
+        states = ", ".join("%s %s" % (name, members[name]["server_state"] or members[name]["state"]) for name in names)
+        problems.append("no member is leader (%s)" % (states or "no pods"))
+    elif len(leaders) > 1:
+        problems.append("pods %s all report server_state leader; expected exactly one" % ", ".join(leaders))
+    else:
+        synced = members[leader]["synced_followers"]
+        if synced != replicas - 1:
+            lagging = [name for name in names if name != leader and members[name]["server_state"] != "follower"]
+            problems.append("leader pod %s has %s synced follower(s), expected %d%s" % (
+                leader, "no count of" if synced is None else synced, replicas - 1,
+                " (not following: %s)" % ", ".join(lagging) if lagging else ""))
+    stuck = sorted(name for name, member in members.items() if member["state"] == POD_NOT_READY and is_stuck(member["problem"]))
+    return {"ready": not problems, "leader": leader, "members": members, "problems": problems,
+            "reason": "; ".join(problems) or "ready", "stuck": stuck}
+
+
+class EnsembleGate(object):
+    """Observe one ensemble through the API; wait for it with a deadline."""
+
+    def __init__(self, api, namespace, replicas, selector, expected=None, port=DEFAULT_ADMIN_PORT,
+                 stuck_grace=60, clock=time.monotonic):
+        self.api = api
+        self.namespace = namespace
+        self.replicas = replicas
+        self.selector = selector
+        self.expected = expected
+        self.port = port
+        self.stuck_grace = stuck_grace
+        self.clock = clock
+        self.last = None
+        self._stuck_since = {}
+
+    def observe(self):
+        """One look: list the pods, read each member, evaluate. Raises ApiError when listing fails."""
+        try:
+            pods = self.api.list_pods(self.namespace, self.selector)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            pods = []  # the namespace does not exist (yet): no members
+        wanted = set(self.expected) if self.expected is not None else None
+        reads = {}
+        for pod in pods:
+            name = pod["metadata"]["name"]
+            if (wanted is None or name in wanted) and _probeable(pod):
+                reads[name] = read_member(self.api, self.namespace, name, self.port)
+        self.last = evaluate(pods, reads, self.replicas, self.expected)
+        return self.last
+
+    def probe(self):
+        """For wait_until: the report when ready; NotReady otherwise; EnsembleStuck when a pod
+        has been stuck (CrashLoopBackOff, ImagePullBackOff, ...) for `stuck_grace` seconds."""
+        try:
+            report = self.observe()
+        except ApiError as error:
+            if error.status in FATAL_API_STATUSES:
+                raise
+            raise NotReady("cannot read the pods: %s" % error)
+        if report["ready"]:
+            return report
+        now = self.clock()
+        self._stuck_since = dict((name, self._stuck_since.get(name, now)) for name in report["stuck"])
+        for name in report["stuck"]:
+            if now - self._stuck_since[name] >= self.stuck_grace:
+                raise EnsembleStuck(report["reason"], report)
+        raise NotReady(report["reason"])
+
+    def wait(self, timeout, sleep=time.sleep):
+        """Returns (report, waited seconds); raises NotReady on timeout, EnsembleStuck, ApiError."""
+        return wait_until(self.probe, timeout, clock=self.clock, sleep=sleep)

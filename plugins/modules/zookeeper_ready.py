@@ -1,0 +1,253 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: streams.kafka contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: zookeeper_ready
+short_description: Wait until a ZooKeeper ensemble on Kubernetes has a leader and every follower in sync
+version_added: 0.1.0
+author: streams.kafka maintainers (@streams-kafka)
+description:
+  - The readiness gate of the C(streams.kafka.zookeeper) role, usable on its own.
+  - Lists the ensemble's pods and reads each member's AdminServer C(/commands/mntr) (and
+    C(/commands/srvr) for the zxid) through the API server's pod proxy
+    (C(GET /api/v1/namespaces/NS/pods/POD:PORT/proxy/commands/mntr)), so it works from wherever
+    the Kubernetes API is reachable, without access to the pod network.
+  - The ensemble is ready when every member's pod is Running and Ready and its AdminServer
+    answers, exactly one member reports C(server_state=leader), and the leader's
+    C(synced_followers) equals O(replicas) - 1.
+  - Polls with a backoff of up to one second until the ensemble is ready or O(timeout) passes,
+    then fails naming each pod that is not ready and why (container waiting reason such as
+    C(CrashLoopBackOff) or C(ImagePullBackOff), Unschedulable, readiness probe failing,
+    AdminServer not answering, not serving requests, no leader, followers not in sync).
+  - Gives up before O(timeout) when a pod stays for O(stuck_grace) seconds in a state that does
+    not clear without a change (C(CrashLoopBackOff), C(ImagePullBackOff),
+    C(CreateContainerConfigError), Unschedulable).
+  - Connects as M(kubernetes.core.k8s) does, and belongs to the C(streams.kafka.k8s) action
+    group, so C(module_defaults) of C(group/streams.kafka.k8s) set its connection.
+  - Needs RBAC verbs C(list) on C(pods) and C(get) on C(pods/proxy) in O(namespace).
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  namespace:
+    description: Namespace of the ensemble.
+    type: str
+    required: true
+  cluster_name:
+    description:
+      - The C(streams_cluster_name) the ensemble was deployed with. Its pods are
+        C(<cluster_name>-zookeeper-0) to C(<cluster_name>-zookeeper-<replicas-1>), selected by
+        C(app.kubernetes.io/instance=<cluster_name>,app.kubernetes.io/name=zookeeper); a missing
+        pod is reported by name.
+      - Exactly one of O(cluster_name) and O(selector) is required.
+    type: str
+  selector:
+    description:
+      - A label selector of the ensemble's pods, for ensembles not deployed by this collection.
+        Every pod it selects is a member, and there must be O(replicas) of them.
+    type: str
+  replicas:
+    description: Number of members the ensemble must have.
+    type: int
+    required: true
+  admin_port:
+    description: Port of the members' AdminServer (C(admin.serverPort)).
+    type: int
+    default: 8080
+  timeout:
+    description: Seconds to wait for the ensemble to become ready.
+    type: int
+    default: 300
+  stuck_grace:
+    description:
+      - Seconds a pod may stay stuck (C(CrashLoopBackOff), C(ImagePullBackOff),
+        C(CreateContainerConfigError), Unschedulable) before the wait ends early with a failure.
+      - V(0) fails at the first sight of a stuck pod; a value of O(timeout) or more waits it out.
+    type: int
+    default: 60
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Looks once and reports the state in RV(ready), RV(members) and RV(leader), without waiting
+        and without failing when the ensemble is not ready, because in check mode the objects were
+        only dry-run. It still fails when the API cannot be read.
+  diff_mode:
+    support: none
+    description: It reads only; there is nothing to compare.
+requirements:
+  - kubernetes >= 24.2.0
+notes:
+  - ZooKeeper 3.8 answers C(/commands/mntr) with HTTP 500 while a member is not part of a quorum;
+    the module then reads C(/commands/srvr) and reports the member as not serving requests.
+"""
+
+EXAMPLES = r"""
+- name: Wait for the ZooKeeper ensemble of cluster prod-east
+  streams.kafka.zookeeper_ready:
+    namespace: kafka
+    cluster_name: prod-east
+    replicas: 3
+    timeout: 600
+
+- name: Look at an ensemble deployed by other means, without waiting
+  streams.kafka.zookeeper_ready:
+    kubeconfig: ~/.kube/prod
+    context: prod
+    namespace: legacy
+    selector: app=zookeeper
+    replicas: 5
+    timeout: 0
+  check_mode: true
+  register: zk
+
+- name: Show the leader
+  ansible.builtin.debug:
+    msg: "{{ zk.leader }} leads; ready={{ zk.ready }}"
+"""
+
+RETURN = r"""
+ready:
+  description: Whether the ensemble passed the gate.
+  returned: always
+  type: bool
+  sample: true
+leader:
+  description: Name of the pod that leads, when exactly one does.
+  returned: always
+  type: str
+  sample: prod-east-zookeeper-1
+members:
+  description: State of each member, by pod name.
+  returned: always
+  type: dict
+  contains:
+    pod:
+      description: The pod name.
+      type: str
+    myid:
+      description: The member's ZooKeeper id (pod ordinal + 1).
+      type: int
+    state:
+      description:
+        - V(serving), V(not_serving) (answers but is not in a quorum), V(unreachable) (the
+          AdminServer does not answer), V(pod_not_ready) (the pod is not Running and Ready) or
+          V(missing) (the pod does not exist).
+      type: str
+    server_state:
+      description: The member's C(server_state) from mntr (V(leader), V(follower)), when it answered.
+      type: str
+    zxid:
+      description: The member's last processed zxid, in hex, when it answered.
+      type: str
+    synced_followers:
+      description: The leader's count of followers in sync; null on the other members.
+      type: int
+    problem:
+      description: Why the member is not ready; null when it is.
+      type: str
+  sample:
+    prod-east-zookeeper-0:
+      pod: prod-east-zookeeper-0
+      myid: 1
+      state: serving
+      server_state: follower
+      zxid: "0x100000003"
+      synced_followers: null
+      problem: null
+    prod-east-zookeeper-1:
+      pod: prod-east-zookeeper-1
+      myid: 2
+      state: serving
+      server_state: leader
+      zxid: "0x100000003"
+      synced_followers: 2
+      problem: null
+waited:
+  description: Seconds the module waited.
+  returned: always
+  type: float
+  sample: 4.2
+reason:
+  description: Why the ensemble is not ready, naming each pod concerned; V(ready) when it is.
+  returned: always
+  type: str
+  sample: "pod prod-east-zookeeper-2: container zookeeper is CrashLoopBackOff"
+"""
+
+import time
+
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
+from ansible_collections.streams.kafka.plugins.module_utils import zookeeper
+from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady
+
+OPTIONS = dict(
+    namespace=dict(type="str", required=True),
+    cluster_name=dict(type="str"),
+    selector=dict(type="str"),
+    replicas=dict(type="int", required=True),
+    admin_port=dict(type="int", default=zookeeper.DEFAULT_ADMIN_PORT),
+    timeout=dict(type="int", default=300),
+    stuck_grace=dict(type="int", default=60),
+)
+
+
+def build_gate(params, api):
+    if params["replicas"] < 1:
+        raise ValueError("replicas must be at least 1, got %d" % params["replicas"])
+    if params["timeout"] < 0 or params["stuck_grace"] < 0:
+        raise ValueError("timeout and stuck_grace must not be negative")
+    if params["cluster_name"]:
+        selector = zookeeper.selector_for(params["cluster_name"])
+        expected = zookeeper.expected_pods(params["cluster_name"], params["replicas"])
+    else:
+        selector, expected = params["selector"], None
+    return zookeeper.EnsembleGate(api, params["namespace"], params["replicas"], selector, expected,
+                                  port=params["admin_port"], stuck_grace=params["stuck_grace"])
+
+
+def _state(report, waited):
+    report = report or {"ready": False, "leader": None, "members": {}, "reason": "not observed"}
+    return dict(ready=report["ready"], leader=report["leader"], members=report["members"],
+                reason=report["reason"], waited=round(waited, 1))
+
+
+def main():
+    module = k8s_api.k8s_module(OPTIONS, supports_check_mode=True,
+                                mutually_exclusive=[("cluster_name", "selector")],
+                                required_one_of=[("cluster_name", "selector")])
+    params = module.params
+    what = "ZooKeeper ensemble %s in namespace %s" % (
+        params["cluster_name"] or "selected by %s" % params["selector"], params["namespace"])
+    start = time.monotonic()
+    gate = None
+    try:
+        api = k8s_api.PodApi(module, request_timeout=5)
+        gate = build_gate(params, api)
+        if module.check_mode:
+            # The objects were only dry-run: report what is there, neither wait nor fail.
+            report, waited = gate.observe(), 0.0
+        else:
+            report, waited = gate.wait(params["timeout"])
+    except zookeeper.EnsembleStuck as error:
+        msg = "%s cannot become ready without a change (gave up after %ds): %s" % (
+            what, time.monotonic() - start, error)
+    except NotReady as error:
+        msg = "%s is not ready after %ds: %s" % (what, params["timeout"], error)
+    except k8s_api.ApiError as error:
+        msg = "%s cannot be checked: %s" % (what, error)
+    except ValueError as error:
+        msg = str(error)
+    else:
+        module.exit_json(changed=False, **_state(report, waited))
+        return
+    module.fail_json(msg=msg, **_state(gate.last if gate else None, time.monotonic() - start))
+
+
+if __name__ == "__main__":
+    main()
