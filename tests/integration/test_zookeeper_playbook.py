@@ -139,3 +139,11 @@ def test_check_mode_on_a_deployed_ensemble_reports_its_state(kubesim, kubeconfig
     assert gate["ready"] is False and not gate.get("failed")
     assert "pod dev-zookeeper-2: readiness probe failing" in gate["reason"]
     assert gate["waited"] == 0
+
+
+def test_bad_zookeeper_setting_fails_before_the_namespace_is_written(kubesim, kubeconfig, tmp_path):
+    run = run_playbook(tmp_path, inventory(tmp_path, kubeconfig, zookeeper_replicas=4))
+    assert run.rc != 0
+    assert any("zookeeper_replicas=4 is not valid" in msg for _task, _host, msg in run.failures()), run.describe()
+    assert kubesim.writes() == []
+    assert kubesim.get("v1", "Namespace", None, NS) is None
