@@ -26,7 +26,7 @@ try:
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import diff_objects
     from ansible.module_utils.common.dict_transformations import dict_merge
-    from kubernetes.client import CoreV1Api
+    from kubernetes.client import AppsV1Api, CoreV1Api, V1DeleteOptions, V1Preconditions
     from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError, ResourceNotUniqueError
     from kubernetes.client.rest import ApiException
     from urllib3.exceptions import HTTPError
@@ -87,6 +87,31 @@ class PodApi(object):
         items = [self._api_client.sanitize_for_serialization(pod) for pod in pods.items]
         return sorted(items, key=lambda pod: pod["metadata"]["name"])
 
+    def read_statefulset(self, namespace, name):
+        """The StatefulSet as a plain dict, or None when it does not exist."""
+        try:
+            sts = AppsV1Api(self._api_client).read_namespaced_stateful_set(name, namespace, _request_timeout=self._timeout)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise ApiError("cannot read StatefulSet %s/%s: %s" % (namespace, name, _status_message(error)), error.status)
+        except HTTPError as error:
+            raise ApiError("cannot reach the Kubernetes API to read StatefulSet %s/%s: %s" % (namespace, name, error))
+        return self._api_client.sanitize_for_serialization(sts)
+
+    def delete_pod(self, namespace, name, uid):
+        """Delete one pod, only if it is still the pod with `uid`; False when it was already gone or replaced."""
+        options = V1DeleteOptions(preconditions=V1Preconditions(uid=uid))
+        try:
+            self._core.delete_namespaced_pod(name, namespace, body=options, _request_timeout=self._timeout)
+        except ApiException as error:
+            if error.status in (404, 409):
+                return False
+            raise ApiError("cannot delete pod %s/%s: %s" % (namespace, name, _status_message(error)), error.status)
+        except HTTPError as error:
+            raise ApiError("cannot reach the Kubernetes API to delete pod %s/%s: %s" % (namespace, name, error))
+        return True
+
     def proxy_get(self, namespace, pod, port, path):
         """GET http://<pod>:<port>/<path> through the API server; returns the body as text."""
         # Unread: the client would json.loads a JSON body and hand back its Python repr (the
@@ -100,6 +125,42 @@ class PodApi(object):
             raise ApiError("%s:%s/%s answered %s: %s" % (pod, port, path.lstrip("/"), error.status, _status_message(error)), error.status)
         except HTTPError as error:
             raise ApiError("cannot reach %s:%s through the API server: %s" % (pod, port, error))
+
+    def read_deployment(self, namespace, name):
+        """The Deployment as a plain dict, or None when it does not exist."""
+        try:
+            deployment = AppsV1Api(self._api_client).read_namespaced_deployment(name, namespace, _request_timeout=self._timeout)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise ApiError("cannot read Deployment %s/%s: %s" % (namespace, name, _status_message(error)), error.status)
+        except HTTPError as error:
+            raise ApiError("cannot reach the Kubernetes API to read Deployment %s/%s: %s" % (namespace, name, error))
+        return self._api_client.sanitize_for_serialization(deployment)
+
+    def proxy_request(self, namespace, pod, port, path, method="GET", body=None, query=None):
+        """Any method on http://<pod>:<port>/<path>[?query] through the API server.
+
+        Returns (status, body text) whatever the status, because REST APIs answer with meaning
+        in their error statuses (404 no such connector, 409 rebalancing). The API server's own
+        errors (pod gone, port refused: 503) come back the same way, as a JSON Status object.
+        Raises ApiError only when the API server cannot be reached.
+        """
+        headers = {"Accept": "application/json, */*"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            request = self._api_client.param_serialize(
+                method=method, resource_path="/api/v1/namespaces/{namespace}/pods/{name}/proxy/{path}",
+                path_params={"namespace": namespace, "name": "%s:%s" % (pod, port), "path": path.lstrip("/")},
+                query_params=list(query or []), header_params=headers, body=body, auth_settings=["BearerToken"])
+            response = self._api_client.call_api(*request, _request_timeout=self._timeout)
+            response.read()
+        except ApiException as error:
+            raise ApiError("cannot reach %s:%s through the API server: %s" % (pod, port, error.reason or error), error.status)
+        except HTTPError as error:
+            raise ApiError("cannot reach %s:%s through the API server: %s" % (pod, port, error))
+        return response.status, (response.data or b"").decode("utf-8", "replace")
 
 
 def stored_form(desired):

@@ -263,3 +263,63 @@ class EnsembleGate(object):
     def wait(self, timeout, sleep=time.sleep):
         """Returns (report, waited seconds); raises NotReady on timeout, EnsembleStuck, ApiError."""
         return wait_until(self.probe, timeout, clock=self.clock, sleep=sleep)
+
+
+class RollPolicy(object):
+    """Followers first, the leader last, and each only while the whole ensemble is healthy."""
+
+    def __init__(self, gate):
+        self.gate = gate
+
+    def _report(self):
+        try:
+            return self.gate.observe()
+        except ApiError as error:
+            raise NotReady("cannot read the ensemble: %s" % error)
+
+    @staticmethod
+    def _ordered(names, leader):
+        followers = sorted((name for name in names if name != leader), key=member_id)
+        return followers + [name for name in names if name == leader]
+
+    def order(self, names):
+        try:
+            leader = self._report()["leader"]
+        except NotReady:
+            leader = None
+        return self._ordered(names, leader)
+
+    def pick(self, pods, outdated):
+        report = self._report()
+        if not report["ready"]:
+            raise NotReady("no member restarts while the ensemble is not healthy: %s" % report["reason"])
+        return self._ordered(outdated, report["leader"])[0]
+
+    def ready(self):
+        return self.gate.probe()
+
+
+# Options of the modules that observe an ensemble; documented in doc_fragments/zookeeper_gate.py.
+GATE_OPTIONS = dict(
+    namespace=dict(type="str", required=True),
+    cluster_name=dict(type="str"),
+    selector=dict(type="str"),
+    replicas=dict(type="int", required=True),
+    admin_port=dict(type="int", default=DEFAULT_ADMIN_PORT),
+    stuck_grace=dict(type="int", default=60),
+)
+
+
+def gate_from_params(params, api):
+    """The EnsembleGate the zookeeper_ready and zookeeper_roll options describe."""
+    if params["replicas"] < 1:
+        raise ValueError("replicas must be at least 1, got %d" % params["replicas"])
+    if params["timeout"] < 0 or params["stuck_grace"] < 0:
+        raise ValueError("timeout and stuck_grace must not be negative")
+    if params["cluster_name"]:
+        selector = selector_for(params["cluster_name"])
+        expected = expected_pods(params["cluster_name"], params["replicas"])
+    else:
+        selector, expected = params["selector"], None
+    return EnsembleGate(api, params["namespace"], params["replicas"], selector, expected,
+                        port=params["admin_port"], stuck_grace=params["stuck_grace"])

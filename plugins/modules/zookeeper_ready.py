@@ -33,43 +33,12 @@ description:
   - Needs RBAC verbs C(list) on C(pods) and C(get) on C(pods/proxy) in O(namespace).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - streams.kafka.zookeeper_gate
 options:
-  namespace:
-    description: Namespace of the ensemble.
-    type: str
-    required: true
-  cluster_name:
-    description:
-      - The C(streams_cluster_name) the ensemble was deployed with. Its pods are
-        C(<cluster_name>-zookeeper-0) to C(<cluster_name>-zookeeper-<replicas-1>), selected by
-        C(app.kubernetes.io/instance=<cluster_name>,app.kubernetes.io/name=zookeeper); a missing
-        pod is reported by name.
-      - Exactly one of O(cluster_name) and O(selector) is required.
-    type: str
-  selector:
-    description:
-      - A label selector of the ensemble's pods, for ensembles not deployed by this collection.
-        Every pod it selects is a member, and there must be O(replicas) of them.
-    type: str
-  replicas:
-    description: Number of members the ensemble must have.
-    type: int
-    required: true
-  admin_port:
-    description: Port of the members' AdminServer (C(admin.serverPort)).
-    type: int
-    default: 8080
   timeout:
     description: Seconds to wait for the ensemble to become ready.
     type: int
     default: 300
-  stuck_grace:
-    description:
-      - Seconds a pod may stay stuck (C(CrashLoopBackOff), C(ImagePullBackOff),
-        C(CreateContainerConfigError), Unschedulable) before the wait ends early with a failure.
-      - V(0) fails at the first sight of a stuck pod; a value of O(timeout) or more waits it out.
-    type: int
-    default: 60
 attributes:
   check_mode:
     support: full
@@ -186,29 +155,7 @@ from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
 from ansible_collections.streams.kafka.plugins.module_utils import zookeeper
 from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady
 
-OPTIONS = dict(
-    namespace=dict(type="str", required=True),
-    cluster_name=dict(type="str"),
-    selector=dict(type="str"),
-    replicas=dict(type="int", required=True),
-    admin_port=dict(type="int", default=zookeeper.DEFAULT_ADMIN_PORT),
-    timeout=dict(type="int", default=300),
-    stuck_grace=dict(type="int", default=60),
-)
-
-
-def build_gate(params, api):
-    if params["replicas"] < 1:
-        raise ValueError("replicas must be at least 1, got %d" % params["replicas"])
-    if params["timeout"] < 0 or params["stuck_grace"] < 0:
-        raise ValueError("timeout and stuck_grace must not be negative")
-    if params["cluster_name"]:
-        selector = zookeeper.selector_for(params["cluster_name"])
-        expected = zookeeper.expected_pods(params["cluster_name"], params["replicas"])
-    else:
-        selector, expected = params["selector"], None
-    return zookeeper.EnsembleGate(api, params["namespace"], params["replicas"], selector, expected,
-                                  port=params["admin_port"], stuck_grace=params["stuck_grace"])
+OPTIONS = dict(zookeeper.GATE_OPTIONS, timeout=dict(type="int", default=300))
 
 
 def _state(report, waited):
@@ -228,7 +175,7 @@ def main():
     gate = None
     try:
         api = k8s_api.PodApi(module, request_timeout=5)
-        gate = build_gate(params, api)
+        gate = zookeeper.gate_from_params(params, api)
         if module.check_mode:
             # The objects were only dry-run: report what is there, neither wait nor fail.
             report, waited = gate.observe(), 0.0
