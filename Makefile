@@ -17,7 +17,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run test lint sanity unit integration zookeeper-package changelog clean
+.PHONY: help venv run test lint sanity unit integration zookeeper-package changelog ee-context clean
 
 help:
 	@echo "make run    deploy with playbooks/site.yml -i $(INVENTORY) (local inventory: write manifests to build/manifests)"
@@ -76,6 +76,13 @@ unit: venv
 
 integration: venv zookeeper-package
 	python -m pytest tests/integration $(PYTEST_ARGS)
+
+# The build context of the execution environment (execution-environment.yml); building the
+# image itself needs podman or docker: ansible-builder build -f execution-environment.yml
+ee-context: venv
+	rm -rf build/ee-collections build/ee-context
+	ansible-galaxy collection build --force --output-path build/ee-collections .
+	ansible-builder create -f execution-environment.yml --context build/ee-context
 
 changelog: venv
 	antsibull-changelog release
