@@ -9,9 +9,11 @@ class RequestLog:
         self._entries = []
         self._lock = threading.Lock()
 
-    def record(self, method, path, query, content_type, status, time):
+    def record(self, method, path, query, content_type, status, time, name=None):
+        """``name``: for a create (POST), the name of the object in the body, which its path lacks."""
         dry_run = query.get("dryRun") == "All"
         entry = {
+            "name": name,
             "method": method,
             "path": path,
             "query": dict(query),

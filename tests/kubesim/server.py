@@ -50,6 +50,16 @@ class Server(ThreadingHTTPServer):
                 pass
 
 
+def _created_name(req):
+    """The name of the object a POST creates (from its JSON body), or None."""
+    if req.method != "POST":
+        return None
+    try:
+        return ((req.json() or {}).get("metadata") or {}).get("name")
+    except (ValueError, AttributeError):
+        return None
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kubesim/1.0"
@@ -90,7 +100,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         started = time.monotonic()
         response = self._api(req)
-        sim.request_log.record(req.method, req.path, req.query, req.content_type, response.status, started)
+        sim.request_log.record(req.method, req.path, req.query, req.content_type, response.status, started,
+                               name=_created_name(req))
         self._send(response)
 
     def _api(self, req):

@@ -175,6 +175,8 @@ def test_request_log(kubesim, kubesim_client):
     assert entries[1]["content_type"] == "application/merge-patch+json" and entries[1]["query"] == {"dryRun": "All"}
     assert entries[2]["path"] == f"/api/v1/namespaces/{NS}/configmaps/logged" and entries[2]["query"] == {"labelSelector": "a=b"}
     assert entries[0]["time"] <= entries[1]["time"] <= entries[2]["time"] <= time.monotonic()
+    # a create's path has no name: the log takes it from the body
+    assert [e["name"] for e in entries] == ["logged", None, None]
     assert [w["method"] for w in kubesim.writes()] == ["POST"]
     entries.clear()
     assert len(kubesim.requests) == 3, "requests is a copy"

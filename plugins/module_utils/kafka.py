@@ -1,0 +1,287 @@
+# -*- coding: utf-8 -*-
+# Copyright: streams.kafka contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Kafka readiness gate: read every broker's metrics and judge the cluster.
+
+Each broker runs the Prometheus JMX exporter agent (port 9404) with rules the kafka role owns,
+which name the metrics the way Strimzi does. Ready means every broker answers with
+``kafka_server_kafkaserver_brokerstate`` 3 (RUNNING), the active controller count summed over
+the brokers is exactly 1, and no broker reports under-replicated or offline partitions.
+:func:`evaluate` is pure (pods and metric reads in, verdict out); :class:`BrokersGate` gathers
+them through the API server's pod proxy and waits with :func:`readiness.wait_until`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.streams.kafka.plugins.module_utils import metrics
+from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ApiError
+from ansible_collections.streams.kafka.plugins.module_utils.readiness import (
+    NotReady,
+    is_stuck,
+    pod_problem,
+    wait_until,
+)
+from ansible_collections.streams.kafka.plugins.module_utils.zookeeper import short
+
+DEFAULT_METRICS_PORT = 9404
+DEFAULT_METRICS_PATH = metrics.DEFAULT_PATH
+# API answers that no amount of waiting fixes: bad credentials or missing RBAC.
+FATAL_API_STATUSES = (401, 403)
+
+# The metric names the kafka role's exporter rules produce (Strimzi's naming).
+BROKER_STATE = "kafka_server_kafkaserver_brokerstate"
+ACTIVE_CONTROLLER = "kafka_controller_kafkacontroller_activecontrollercount"
+UNDER_REPLICATED = "kafka_server_replicamanager_underreplicatedpartitions"
+OFFLINE = "kafka_controller_kafkacontroller_offlinepartitionscount"
+AT_MIN_ISR = "kafka_server_replicamanager_atminisrpartitioncount"
+UNDER_MIN_ISR = "kafka_server_replicamanager_underminisrpartitioncount"
+GATE_METRICS = (BROKER_STATE, ACTIVE_CONTROLLER, UNDER_REPLICATED, OFFLINE, AT_MIN_ISR, UNDER_MIN_ISR)
+
+# Kafka's BrokerState values.
+RUNNING = 3
+BROKER_STATES = {0: "NOT_RUNNING", 1: "STARTING", 2: "RECOVERY", 3: "RUNNING",
+                 6: "PENDING_CONTROLLED_SHUTDOWN", 7: "SHUTTING_DOWN", 127: "UNKNOWN"}
+
+# Broker states, worst first (the names the other gates use).
+MISSING = "missing"
+POD_NOT_READY = "pod_not_ready"
+UNREACHABLE = "unreachable"
+NOT_SERVING = "not_serving"
+SERVING = "serving"
+
+
+class BrokersStuck(Exception):
+    """A pod stays in a state that does not clear without a change; waiting longer is pointless."""
+
+    def __init__(self, message, report):
+        self.report = report
+        super(BrokersStuck, self).__init__(message)
+
+
+def statefulset_name(cluster_name):
+    return "%s-kafka" % cluster_name
+
+
+def selector_for(cluster_name):
+    """The label selector of a cluster's broker pods (instance + name, as the role sets them)."""
+    return "app.kubernetes.io/instance=%s,app.kubernetes.io/name=kafka" % cluster_name
+
+
+def expected_pods(cluster_name, replicas):
+    return ["%s-%d" % (statefulset_name(cluster_name), ordinal) for ordinal in range(replicas)]
+
+
+def broker_id(pod_name):
+    """The broker.id of a StatefulSet pod: its ordinal (None when it has no ordinal)."""
+    match = re.search(r"-([0-9]+)$", pod_name)
+    return int(match.group(1)) if match else None
+
+
+def state_name(value):
+    if value is None:
+        return None
+    return BROKER_STATES.get(int(value), "state %d" % int(value))
+
+
+def _count(value):
+    return None if value is None else int(value)
+
+
+def _blank_read():
+    return {"answered": False, "broker_state": None, "active_controller": None, "under_replicated_partitions": None,
+            "offline_partitions": None, "at_min_isr_partitions": None, "under_min_isr_partitions": None,
+            "problem": None}
+
+
+def read_broker(api, namespace, pod, port=DEFAULT_METRICS_PORT, path=DEFAULT_METRICS_PATH):
+    """Read one broker's metrics through the pod proxy.
+
+    Returns answered (the exporter replied at all), the gate's values (None when missing) and
+    problem (None when the broker reports RUNNING with every value present).
+    """
+    read = _blank_read()
+    try:
+        samples = metrics.read(api, namespace, pod, port, path)
+    except ApiError as error:
+        read["problem"] = "metrics on port %s do not answer: %s" % (port, short(str(error)))
+        return read
+    except metrics.MetricsError as error:
+        read["answered"] = True
+        read["problem"] = "metrics on port %s%s are not Prometheus text: %s" % (port, path, short(error.detail))
+        return read
+    read["answered"] = True
+    state = samples.total(BROKER_STATE)
+    read["broker_state"] = _count(state)
+    controller = samples.total(ACTIVE_CONTROLLER)
+    read["active_controller"] = None if controller is None else controller >= 1
+    read["under_replicated_partitions"] = _count(samples.total(UNDER_REPLICATED))
+    read["offline_partitions"] = _count(samples.total(OFFLINE))
+    read["at_min_isr_partitions"] = _count(samples.total(AT_MIN_ISR))
+    read["under_min_isr_partitions"] = _count(samples.total(UNDER_MIN_ISR))
+    missing = [name for name, value in ((BROKER_STATE, state), (ACTIVE_CONTROLLER, controller),
+                                        (UNDER_REPLICATED, read["under_replicated_partitions"]),
+                                        (OFFLINE, read["offline_partitions"])) if value is None]
+    if state is not None and int(state) != RUNNING:
+        read["problem"] = "broker state is %s (%d), not RUNNING (%d)" % (state_name(state), int(state), RUNNING)
+    elif missing:
+        read["problem"] = ("metrics on port %s have no %s; the JMX exporter must run with the kafka role's rules"
+                           % (port, ", ".join(missing)))
+    return read
+
+
+def _probeable(pod):
+    """Worth asking through the proxy: running, not terminating, not stuck."""
+    status = pod.get("status") or {}
+    if (pod.get("metadata") or {}).get("deletionTimestamp") or status.get("phase") != "Running":
+        return False
+    return not is_stuck(pod_problem(pod))
+
+
+def _broker(name, pod, read):
+    broker = {"pod": name, "broker_id": broker_id(name), "state": SERVING, "broker_state": None,
+              "broker_state_name": None, "active_controller": None, "under_replicated_partitions": None,
+              "offline_partitions": None, "at_min_isr_partitions": None, "under_min_isr_partitions": None,
+              "problem": None}
+    if pod is None:
+        broker.update(state=MISSING, problem="pod does not exist")
+        return broker
+    for key in ("broker_state", "active_controller", "under_replicated_partitions", "offline_partitions",
+                "at_min_isr_partitions", "under_min_isr_partitions"):
+        broker[key] = (read or {}).get(key)
+    broker["broker_state_name"] = state_name(broker["broker_state"])
+    problem = pod_problem(pod)
+    if read is None or is_stuck(problem):
+        broker.update(state=POD_NOT_READY, problem=problem or "not probed")
+    elif read["problem"]:
+        broker.update(state=NOT_SERVING if read["answered"] else UNREACHABLE, problem=read["problem"])
+    elif problem:
+        broker.update(state=POD_NOT_READY, problem=problem)
+    return broker
+
+
+def evaluate(pods, reads, replicas, expected=None):
+    """Judge the cluster from the pods (dicts as the API returns them) and their metric reads.
+
+    `expected` lists the pod names that must exist (the StatefulSet's); without it every pod
+    given is a broker and there must be `replicas` of them. Returns a dict: ready, controller
+    (pod name or None), brokers (pod name -> state), problems (each naming its pod), reason
+    and stuck (the pods whose problem does not clear on its own).
+    """
+    by_name = dict(((pod.get("metadata") or {}).get("name"), pod) for pod in pods)
+    names = list(expected) if expected is not None else sorted(by_name)
+    brokers = {}
+    problems = []
+    if expected is None and len(names) != replicas:
+        problems.append("found %d Kafka pod(s) (%s), expected %d" % (len(names), ", ".join(names) or "none", replicas))
+    for name in names:
+        broker = _broker(name, by_name.get(name), reads.get(name))
+        brokers[name] = broker
+        if broker["problem"]:
+            problems.append("pod %s: %s" % (name, broker["problem"]))
+    controllers = sorted(name for name, broker in brokers.items() if broker["active_controller"])
+    controller = controllers[0] if len(controllers) == 1 else None
+    if not controllers:
+        answered = [name for name in names if brokers[name]["active_controller"] is not None]
+        problems.append("no broker is the active controller (%s)" % (
+            "asked %s" % ", ".join(answered) if answered else "no broker answered"))
+    elif len(controllers) > 1:
+        problems.append("pods %s all report being the active controller; expected exactly one" % ", ".join(controllers))
+    for name in names:
+        broker = brokers[name]
+        if broker["under_replicated_partitions"]:
+            problems.append("pod %s: %d under-replicated partition(s)" % (name, broker["under_replicated_partitions"]))
+        if broker["offline_partitions"]:
+            problems.append("pod %s%s: %d offline partition(s)" % (
+                name, " (the active controller)" if broker["active_controller"] else "", broker["offline_partitions"]))
+    stuck = sorted(name for name, broker in brokers.items() if broker["state"] == POD_NOT_READY and is_stuck(broker["problem"]))
+    return {"ready": not problems, "controller": controller, "brokers": brokers, "problems": problems,
+            "reason": "; ".join(problems) or "ready", "stuck": stuck}
+
+
+class BrokersGate(object):
+    """Observe one Kafka cluster through the API; wait for it with a deadline."""
+
+    def __init__(self, api, namespace, replicas, selector, expected=None, port=DEFAULT_METRICS_PORT,
+                 path=DEFAULT_METRICS_PATH, stuck_grace=60, clock=time.monotonic):
+        self.api = api
+        self.namespace = namespace
+        self.replicas = replicas
+        self.selector = selector
+        self.expected = expected
+        self.port = port
+        self.path = path
+        self.stuck_grace = stuck_grace
+        self.clock = clock
+        self.last = None
+        self._stuck_since = {}
+
+    def observe(self):
+        """One look: list the pods, read each broker, evaluate. Raises ApiError when listing fails."""
+        try:
+            pods = self.api.list_pods(self.namespace, self.selector)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            pods = []  # the namespace does not exist (yet): no brokers
+        wanted = set(self.expected) if self.expected is not None else None
+        reads = {}
+        for pod in pods:
+            name = pod["metadata"]["name"]
+            if (wanted is None or name in wanted) and _probeable(pod):
+                reads[name] = read_broker(self.api, self.namespace, name, self.port, self.path)
+        self.last = evaluate(pods, reads, self.replicas, self.expected)
+        return self.last
+
+    def probe(self):
+        """For wait_until: the report when ready; NotReady otherwise; BrokersStuck when a pod
+        has been stuck (CrashLoopBackOff, ImagePullBackOff, ...) for `stuck_grace` seconds."""
+        try:
+            report = self.observe()
+        except ApiError as error:
+            if error.status in FATAL_API_STATUSES:
+                raise
+            raise NotReady("cannot read the pods: %s" % error)
+        if report["ready"]:
+            return report
+        now = self.clock()
+        self._stuck_since = dict((name, self._stuck_since.get(name, now)) for name in report["stuck"])
+        for name in report["stuck"]:
+            if now - self._stuck_since[name] >= self.stuck_grace:
+                raise BrokersStuck(report["reason"], report)
+        raise NotReady(report["reason"])
+
+    def wait(self, timeout, sleep=time.sleep):
+        """Returns (report, waited seconds); raises NotReady on timeout, BrokersStuck, ApiError."""
+        return wait_until(self.probe, timeout, clock=self.clock, sleep=sleep)
+
+
+# Options of the modules that observe a Kafka cluster.
+GATE_OPTIONS = dict(
+    namespace=dict(type="str", required=True),
+    cluster_name=dict(type="str"),
+    selector=dict(type="str"),
+    replicas=dict(type="int", required=True),
+    metrics_port=dict(type="int", default=DEFAULT_METRICS_PORT),
+    metrics_path=dict(type="str", default=DEFAULT_METRICS_PATH),
+    stuck_grace=dict(type="int", default=60),
+)
+
+
+def gate_from_params(params, api):
+    """The BrokersGate the kafka_ready options describe."""
+    if params["replicas"] < 1:
+        raise ValueError("replicas must be at least 1, got %d" % params["replicas"])
+    if params["timeout"] < 0 or params["stuck_grace"] < 0:
+        raise ValueError("timeout and stuck_grace must not be negative")
+    if params["cluster_name"]:
+        selector = selector_for(params["cluster_name"])
+        expected = expected_pods(params["cluster_name"], params["replicas"])
+    else:
+        selector, expected = params["selector"], None
+    return BrokersGate(api, params["namespace"], params["replicas"], selector, expected, port=params["metrics_port"],
+                       path=params["metrics_path"], stuck_grace=params["stuck_grace"])

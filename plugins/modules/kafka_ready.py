@@ -1,0 +1,254 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: streams.kafka contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kafka_ready
+short_description: Wait until the Kafka brokers on Kubernetes run, with one controller and every partition in sync
+version_added: 0.1.0
+author: streams.kafka maintainers (@streams-kafka)
+description:
+  - The readiness gate of the C(streams.kafka.kafka) role, usable on its own.
+  - Lists the brokers' pods and reads each broker's Prometheus metrics (the JMX exporter agent,
+    port 9404) through the API server's pod proxy
+    (C(GET /api/v1/namespaces/NS/pods/POD:9404/proxy/metrics)), so it works from wherever the
+    Kubernetes API is reachable, without access to the pod network. The text is parsed with
+    C(prometheus_client)'s parser.
+  - The cluster is ready when every broker's pod is Running and Ready and its metrics answer with
+    C(kafka_server_kafkaserver_brokerstate) 3 (RUNNING); the
+    C(kafka_controller_kafkacontroller_activecontrollercount) summed over the brokers is 1; and
+    no broker reports C(kafka_server_replicamanager_underreplicatedpartitions) or
+    C(kafka_controller_kafkacontroller_offlinepartitionscount) above 0.
+  - Polls with a backoff of up to one second until the cluster is ready or O(timeout) passes,
+    then fails naming each broker pod that is not ready and why (container waiting reason such as
+    C(CrashLoopBackOff) or C(ImagePullBackOff), Unschedulable, readiness probe failing, metrics
+    not answering, broker state, no or several active controllers, under-replicated or offline
+    partitions).
+  - Gives up before O(timeout) when a pod stays for O(stuck_grace) seconds in a state that does
+    not clear without a change (C(CrashLoopBackOff), C(ImagePullBackOff),
+    C(CreateContainerConfigError), Unschedulable).
+  - Connects as M(kubernetes.core.k8s) does, and belongs to the C(streams.kafka.k8s) action
+    group, so C(module_defaults) of C(group/streams.kafka.k8s) set its connection.
+  - Needs RBAC verbs C(list) on C(pods) and C(get) on C(pods/proxy) in O(namespace).
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  namespace:
+    description: Namespace of the brokers.
+    type: str
+    required: true
+  cluster_name:
+    description:
+      - The C(streams_cluster_name) the brokers were deployed with. Their pods are
+        C(<cluster_name>-kafka-0) to C(<cluster_name>-kafka-<replicas-1>), selected by
+        C(app.kubernetes.io/instance=<cluster_name>,app.kubernetes.io/name=kafka); a missing pod
+        is reported by name.
+      - Exactly one of O(cluster_name) and O(selector) is required.
+    type: str
+  selector:
+    description:
+      - A label selector of the broker pods, for clusters not deployed by this collection (their
+        exporter must produce the metric names above). Every pod it selects is a broker, and
+        there must be O(replicas) of them.
+    type: str
+  replicas:
+    description: Number of brokers the cluster must have.
+    type: int
+    required: true
+  metrics_port:
+    description: Port of the brokers' Prometheus JMX exporter agent.
+    type: int
+    default: 9404
+  metrics_path:
+    description: Path of the metrics on O(metrics_port).
+    type: str
+    default: /metrics
+  timeout:
+    description: Seconds to wait for the cluster to become ready.
+    type: int
+    default: 300
+  stuck_grace:
+    description:
+      - Seconds a pod may stay stuck (C(CrashLoopBackOff), C(ImagePullBackOff),
+        C(CreateContainerConfigError), Unschedulable) before the wait ends early with a failure.
+      - V(0) fails at the first sight of a stuck pod; a value of O(timeout) or more waits it out.
+    type: int
+    default: 60
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Looks once and reports the state in RV(ready), RV(brokers) and RV(controller), without
+        waiting and without failing when the cluster is not ready, because in check mode the
+        objects were only dry-run. It still fails when the API cannot be read.
+  diff_mode:
+    support: none
+    description: It reads only; there is nothing to compare.
+requirements:
+  - kubernetes >= 24.2.0
+  - prometheus_client
+notes:
+  - The offline partition count is reported by the active controller only; under-replicated
+    partitions are reported by the leader of each partition, so a broker that is down shows up
+    as under-replicated partitions on the others.
+"""
+
+EXAMPLES = r"""
+- name: Wait for the Kafka brokers of cluster prod-east
+  streams.kafka.kafka_ready:
+    namespace: kafka
+    cluster_name: prod-east
+    replicas: 3
+    timeout: 600
+
+- name: Look at the brokers without waiting
+  streams.kafka.kafka_ready:
+    context: prod
+    namespace: kafka
+    cluster_name: prod-east
+    replicas: 3
+    timeout: 0
+  check_mode: true
+  register: kafka
+
+- name: Show the controller
+  ansible.builtin.debug:
+    msg: "{{ kafka.controller }} is the active controller; ready={{ kafka.ready }}"
+"""
+
+RETURN = r"""
+ready:
+  description: Whether the cluster passed the gate.
+  returned: always
+  type: bool
+  sample: true
+controller:
+  description: Name of the pod of the active controller, when exactly one broker is.
+  returned: always
+  type: str
+  sample: prod-east-kafka-0
+brokers:
+  description: State of each broker, by pod name.
+  returned: always
+  type: dict
+  contains:
+    pod:
+      description: The pod name.
+      type: str
+    broker_id:
+      description: The broker's C(broker.id) (the pod ordinal).
+      type: int
+    state:
+      description:
+        - V(serving), V(not_serving) (its metrics answer but the broker is not RUNNING or lacks
+          a metric), V(unreachable) (the metrics do not answer), V(pod_not_ready) (the pod is
+          not Running and Ready) or V(missing) (the pod does not exist).
+      type: str
+    broker_state:
+      description: The broker's C(kafka_server_kafkaserver_brokerstate), when it answered.
+      type: int
+    broker_state_name:
+      description: Kafka's name of that state (V(RUNNING), V(RECOVERY), V(STARTING), ...).
+      type: str
+    active_controller:
+      description: Whether the broker is the active controller; null when it did not answer.
+      type: bool
+    under_replicated_partitions:
+      description: Partitions this broker leads that have fewer in-sync replicas than replicas.
+      type: int
+    offline_partitions:
+      description: Partitions without a leader (reported by the active controller).
+      type: int
+    at_min_isr_partitions:
+      description: Partitions this broker leads whose in-sync replicas are exactly C(min.insync.replicas).
+      type: int
+    under_min_isr_partitions:
+      description: Partitions this broker leads whose in-sync replicas are below C(min.insync.replicas).
+      type: int
+    problem:
+      description: Why the broker is not ready; null when it is.
+      type: str
+  sample:
+    prod-east-kafka-0:
+      pod: prod-east-kafka-0
+      broker_id: 0
+      state: serving
+      broker_state: 3
+      broker_state_name: RUNNING
+      active_controller: true
+      under_replicated_partitions: 0
+      offline_partitions: 0
+      at_min_isr_partitions: 0
+      under_min_isr_partitions: 0
+      problem: null
+waited:
+  description: Seconds the module waited.
+  returned: always
+  type: float
+  sample: 4.2
+reason:
+  description: Why the cluster is not ready, naming each broker pod concerned; V(ready) when it is.
+  returned: always
+  type: str
+  sample: "pod prod-east-kafka-2: 4 under-replicated partition(s)"
+"""
+
+import time
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
+from ansible_collections.streams.kafka.plugins.module_utils import kafka
+from ansible_collections.streams.kafka.plugins.module_utils import metrics
+from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady
+
+OPTIONS = dict(kafka.GATE_OPTIONS, timeout=dict(type="int", default=300))
+
+
+def _state(report, waited):
+    report = report or {"ready": False, "controller": None, "brokers": {}, "reason": "not observed"}
+    return dict(ready=report["ready"], controller=report["controller"], brokers=report["brokers"],
+                reason=report["reason"], waited=round(waited, 1))
+
+
+def main():
+    module = k8s_api.k8s_module(OPTIONS, supports_check_mode=True,
+                                mutually_exclusive=[("cluster_name", "selector")],
+                                required_one_of=[("cluster_name", "selector")])
+    if not metrics.HAS_PROMETHEUS_CLIENT:
+        module.fail_json(msg=missing_required_lib("prometheus_client"), exception=metrics.PROMETHEUS_CLIENT_IMPORT_ERROR)
+    params = module.params
+    what = "Kafka cluster %s in namespace %s" % (
+        params["cluster_name"] or "selected by %s" % params["selector"], params["namespace"])
+    start = time.monotonic()
+    gate = None
+    try:
+        api = k8s_api.PodApi(module, request_timeout=5)
+        gate = kafka.gate_from_params(params, api)
+        if module.check_mode:
+            # The objects were only dry-run: report what is there, neither wait nor fail.
+            report, waited = gate.observe(), 0.0
+        else:
+            report, waited = gate.wait(params["timeout"])
+    except kafka.BrokersStuck as error:
+        msg = "%s cannot become ready without a change (gave up after %ds): %s" % (
+            what, time.monotonic() - start, error)
+    except NotReady as error:
+        msg = "%s is not ready after %ds: %s" % (what, params["timeout"], error)
+    except k8s_api.ApiError as error:
+        msg = "%s cannot be checked: %s" % (what, error)
+    except ValueError as error:
+        msg = str(error)
+    else:
+        module.exit_json(changed=False, **_state(report, waited))
+        return
+    module.fail_json(msg=msg, **_state(gate.last if gate else None, time.monotonic() - start))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Kafka broker metrics as the JMX exporter agent serves them with the kafka role's rules.
+
+``broker_metrics`` writes the Prometheus text of one broker; ``metrics_handler`` and
+``serve_metrics`` answer kubesim's pod proxy with it, for the kafka_ready gate in tests.
+"""
+
+# (metric, JMX bean) of the gate's metrics, as the role's rules name them.
+GATE_BEANS = {
+    "kafka_server_kafkaserver_brokerstate": "kafka.server:name=BrokerState,type=KafkaServer",
+    "kafka_controller_kafkacontroller_activecontrollercount": "kafka.controller:name=ActiveControllerCount,type=KafkaController",
+    "kafka_controller_kafkacontroller_offlinepartitionscount": "kafka.controller:name=OfflinePartitionsCount,type=KafkaController",
+    "kafka_server_replicamanager_underreplicatedpartitions": "kafka.server:name=UnderReplicatedPartitions,type=ReplicaManager",
+    "kafka_server_replicamanager_atminisrpartitioncount": "kafka.server:name=AtMinIsrPartitionCount,type=ReplicaManager",
+    "kafka_server_replicamanager_underminisrpartitioncount": "kafka.server:name=UnderMinIsrPartitionCount,type=ReplicaManager",
+}
+
+
+def broker_metrics(state=3, controller=False, under_replicated=0, offline=0, at_min_isr=0, under_min_isr=0, leave_out=()):
+    """The /metrics text of one broker (with a few JVM metrics around, as the agent adds them)."""
+    values = {
+        "kafka_server_kafkaserver_brokerstate": state,
+        "kafka_controller_kafkacontroller_activecontrollercount": 1 if controller else 0,
+        "kafka_controller_kafkacontroller_offlinepartitionscount": offline,
+        "kafka_server_replicamanager_underreplicatedpartitions": under_replicated,
+        "kafka_server_replicamanager_atminisrpartitioncount": at_min_isr,
+        "kafka_server_replicamanager_underminisrpartitioncount": under_min_isr,
+    }
+    lines = ["# HELP jvm_threads_current Current thread count of a JVM", "# TYPE jvm_threads_current gauge",
+             "jvm_threads_current 87.0"]
+    for name, value in values.items():
+        if name in leave_out:
+            continue
+        lines += ["# HELP %s Attribute exposed for management %s,attribute=Value" % (name, GATE_BEANS[name]),
+                  "# TYPE %s gauge" % name, "%s %.1f" % (name, value)]
+    lines += ["# HELP jmx_scrape_duration_seconds Time this JMX scrape took, in seconds.",
+              "# TYPE jmx_scrape_duration_seconds gauge", "jmx_scrape_duration_seconds 0.052"]
+    return "\n".join(lines) + "\n"
+
+
+def metrics_handler(text_of):
+    """A kubesim proxy handler serving ``text_of()`` at /metrics (a callable, so tests can change it)."""
+
+    def handler(method, path, _query, _body):
+        if method != "GET":
+            return 405, {}, b""
+        if path != "/metrics":
+            return 404, {}, b"not found"
+        return 200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}, text_of().encode()
+
+    return handler
+
+
+def serve_metrics(kubesim, namespace, cluster="dev", replicas=3, controller=0, brokers=None):
+    """Route every broker's metrics port; ``brokers`` maps an ordinal to broker_metrics() arguments.
+
+    Returns the arguments per ordinal; changing them changes what the next scrape answers.
+    """
+    state = {ordinal: dict({"controller": ordinal == controller}, **(brokers or {}).get(ordinal, {})) for ordinal in range(replicas)}
+    for ordinal in range(replicas):
+        kubesim.route_proxy_handler(namespace, "%s-kafka-%d" % (cluster, ordinal), 9404,
+                                    metrics_handler(lambda ordinal=ordinal: broker_metrics(**state[ordinal])))
+    return state
