@@ -1,7 +1,8 @@
 """Pod proxy: ``/api/v1/namespaces/<ns>/pods/[scheme:]<name>[:<port>]/proxy[/<path>]``.
 
 Backends are registered per pod and port: a URL to forward to, or a Python callable
-``handler(method, path, query, body) -> (status, headers, body)``.
+``handler(method, path, query, body) -> (status, headers, body)``. Pods with generated names
+(a Deployment's ``<name>-<hash>-<5 chars>``) are routed by a name pattern instead.
 """
 import http.client
 import re
@@ -38,6 +39,7 @@ class Proxy:
         self._store = store
         self._pods = catalog.by_kind("v1", "Pod")
         self._routes = {}
+        self._patterns = []
         self._lock = threading.Lock()
 
     def route(self, namespace, pod, port, backend):
@@ -45,9 +47,25 @@ class Proxy:
         with self._lock:
             self._routes[(namespace, pod, None if port is None else str(port))] = backend
 
+    def route_pattern(self, namespace, pod_regex, port, backend):
+        """Register a backend for every pod whose name fully matches ``pod_regex``; exact routes win."""
+        with self._lock:
+            self._patterns.insert(0, (namespace, re.compile(pod_regex), None if port is None else str(port), backend))
+
+    def _backend(self, namespace, name, port):
+        with self._lock:
+            backend = self._routes.get((namespace, name, port)) or self._routes.get((namespace, name, None))
+            if backend is not None:
+                return backend
+            for route_namespace, pattern, route_port, candidate in self._patterns:
+                if route_namespace == namespace and route_port in (None, port) and pattern.fullmatch(name):
+                    return candidate
+        return None
+
     def clear(self):
         with self._lock:
             self._routes.clear()
+            self._patterns.clear()
 
     @staticmethod
     def match(path):
@@ -61,8 +79,7 @@ class Proxy:
         if pod is None:
             raise not_found(self._pods, name)
         address = f"{(pod.get('status') or {}).get('podIP') or '<none>'}:{port or 80}"
-        with self._lock:
-            backend = self._routes.get((namespace, name, port)) or self._routes.get((namespace, name, None))
+        backend = self._backend(namespace, name, port)
         if backend is None or not _running(pod):
             raise _refused(address)
         if callable(backend):

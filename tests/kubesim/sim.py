@@ -169,6 +169,11 @@ class KubeSim:
         """Answer the pod proxy with ``handler(method, path, query, body) -> (status, headers, body)``."""
         self.proxy.route(namespace, pod, port, handler)
 
+    def route_proxy_pattern(self, namespace, pod_regex, port, backend):
+        """Answer the pod proxy of every pod whose name fully matches ``pod_regex`` (a Deployment's
+        generated names) with ``backend``: a URL or a handler as for ``route_proxy_handler``."""
+        self.proxy.route_pattern(namespace, pod_regex, port, backend)
+
     def clear_proxy_routes(self):
         self.proxy.clear()
 

@@ -1,0 +1,62 @@
+"""The kafka_client filter: the one place that knows how a client reaches a host's Kafka."""
+
+import pathlib
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.streams.kafka.plugins.filter import kafka_client as kc
+
+ROOT = pathlib.Path(__file__).resolve().parents[4]
+
+
+def test_defaults_match_the_common_role():
+    defaults = yaml.safe_load((ROOT / "roles/common/defaults/main.yml").read_text())
+    assert kc.DEFAULT_NAMESPACE == defaults["streams_namespace"]
+
+
+def test_own_cluster_internal_address():
+    out = kc.kafka_client({"inventory_hostname": "dev"})
+    assert out["bootstrap_servers"] == "dev-kafka-bootstrap.kafka.svc:9092"
+    assert out["properties"] == {"bootstrap.servers": "dev-kafka-bootstrap.kafka.svc:9092", "security.protocol": "PLAINTEXT"}
+    assert out["problem"] is None and out["same_cluster"] is True
+    out = kc.kafka_client({"inventory_hostname": "h", "streams_cluster_name": "prod", "streams_namespace": "streams"})
+    assert out["bootstrap_servers"] == "prod-kafka-bootstrap.streams.svc:9092"
+
+
+def test_listener_port_and_override():
+    listeners = [{"name": "tls", "port": 9093, "type": "internal", "tls": True},
+                 {"name": "plain", "port": 9095, "type": "internal", "tls": False}]
+    assert kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": listeners})["bootstrap_servers"] == \
+        "dev-kafka-bootstrap.kafka.svc:9095"
+    only_tls = kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": listeners[:1]})
+    assert only_tls["bootstrap_servers"] is None and "no internal listener without TLS" in only_tls["problem"]
+    assert kc.kafka_client({"inventory_hostname": "dev", "streams_kafka_bootstrap": "kafka.example.com:9092"})["bootstrap_servers"] == \
+        "kafka.example.com:9092"
+
+
+def test_another_cluster_needs_its_external_address():
+    east = {"inventory_hostname": "prod-east", "streams_context": "east"}
+    west = {"inventory_hostname": "prod-west", "streams_context": "west"}
+    out = kc.kafka_client(east, west)
+    assert out["same_cluster"] is False and out["bootstrap_servers"] is None
+    assert out["problem"].startswith("host prod-east runs on another Kubernetes cluster than prod-west")
+    assert "streams_kafka_external_bootstrap" in out["problem"]
+    east["streams_kafka_external_bootstrap"] = "kafka-bootstrap.apps.east.example.com:443"
+    out = kc.kafka_client(east, west)
+    assert out["bootstrap_servers"] == "kafka-bootstrap.apps.east.example.com:443" and out["problem"] is None
+    # same connection settings: the same cluster, the internal address
+    assert kc.kafka_client(dict(east, streams_context="west"), west)["bootstrap_servers"] == \
+        "prod-east-kafka-bootstrap.kafka.svc:9092"
+
+
+def test_client_properties_travel_with_the_address():
+    out = kc.kafka_client({"inventory_hostname": "dev", "streams_kafka_client_properties": {
+        "security.protocol": "SSL", "ssl.endpoint.identification.algorithm": "", "client.dns.lookup": "use_all_dns_ips",
+        "enable.metrics.push": False}})
+    assert out["properties"]["security.protocol"] == "SSL" and out["properties"]["enable.metrics.push"] == "false"
+    with pytest.raises(AnsibleFilterError, match="sets bootstrap.servers"):
+        kc.kafka_client({"inventory_hostname": "dev", "streams_kafka_client_properties": {"bootstrap.servers": "x:1"}})
+    with pytest.raises(AnsibleFilterError, match="needs the variables of an inventory host"):
+        kc.kafka_client("dev")
