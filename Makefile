@@ -17,7 +17,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run test lint sanity unit integration zookeeper-package changelog ee-context clean
+.PHONY: help venv run test lint sanity unit integration test-reliability zookeeper-package changelog ee-context clean
 
 help:
 	@echo "make run    deploy with playbooks/site.yml -i $(INVENTORY) (local inventory: write manifests to build/manifests)"
@@ -40,7 +40,7 @@ $(COLLECTION_LINK):
 run: venv
 	ansible-playbook playbooks/site.yml -i $(INVENTORY)
 
-test: venv zookeeper-package lint sanity unit integration
+test: venv zookeeper-package lint sanity unit integration test-reliability
 
 # The real-ensemble tests start Debian's ZooKeeper 3.8.
 zookeeper-package:
@@ -76,6 +76,10 @@ unit: venv
 
 integration: venv zookeeper-package
 	python -m pytest tests/integration $(PYTEST_ARGS)
+
+# Bad input refused before any write (tests/reliability/bad_inputs/, one host each).
+test-reliability: venv
+	python -m pytest tests/reliability $(PYTEST_ARGS)
 
 # The build context of the execution environment (execution-environment.yml); building the
 # image itself needs podman or docker: ansible-builder build -f execution-environment.yml
