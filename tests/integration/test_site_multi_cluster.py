@@ -8,7 +8,7 @@ the gates of what it depends on passed.
 import pytest
 
 from tests.fake_connect import FakeConnect
-from tests.helpers import REPO, SITE, run_playbook
+from tests.helpers import REPO, run_playbook
 from tests.integration.test_stack_playbooks import exporter_metrics, recorded_bridge
 from tests.integration.test_zookeeper_playbook import serve_admin
 from tests.kafka_metrics import serve_metrics
