@@ -20,7 +20,7 @@ def kubeconfig(kubesim, tmp_path):  # pylint: disable=redefined-outer-name
 @pytest.fixture
 def kubesim_client(kubesim, tmp_path):  # pylint: disable=redefined-outer-name
     """A kubernetes DynamicClient for the ``kubesim`` fixture's server (discovery cached under tmp_path)."""
-    kubernetes = pytest.importorskip("kubernetes")
+    import kubernetes  # pylint: disable=import-outside-toplevel
     from kubernetes.dynamic import DynamicClient  # pylint: disable=import-outside-toplevel
 
     configuration = kubernetes.client.Configuration()

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-kubernetes = pytest.importorskip("kubernetes")
-from kubernetes.dynamic import exceptions as dynamic_errors  # noqa: E402  pylint: disable=wrong-import-position
+import kubernetes
+from kubernetes.dynamic import exceptions as dynamic_errors
 
 NS = "default"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-kubernetes = pytest.importorskip("kubernetes")
-from kubernetes.dynamic import exceptions as dynamic_errors  # noqa: E402  pylint: disable=wrong-import-position
+import kubernetes
+from kubernetes.dynamic import exceptions as dynamic_errors
 
 NS = "default"
 REPO_ROOT = Path(__file__).resolve().parents[3]

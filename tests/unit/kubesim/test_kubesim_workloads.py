@@ -4,10 +4,8 @@ import time
 
 import pytest
 
-pytest.importorskip("kubernetes")
-from kubernetes.dynamic.resource import ResourceInstance  # noqa: E402  pylint: disable=wrong-import-position
-
-waiter = pytest.importorskip("ansible_collections.kubernetes.core.plugins.module_utils.k8s.waiter")
+from kubernetes.dynamic.resource import ResourceInstance
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s import waiter
 
 NS = "default"
 
