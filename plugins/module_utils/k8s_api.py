@@ -87,17 +87,24 @@ class PodApi(object):
         items = [self._api_client.sanitize_for_serialization(pod) for pod in pods.items]
         return sorted(items, key=lambda pod: pod["metadata"]["name"])
 
-    def read_statefulset(self, namespace, name):
-        """The StatefulSet as a plain dict, or None when it does not exist."""
+    def _read_workload(self, kind, reader, namespace, name):
         try:
-            sts = AppsV1Api(self._api_client).read_namespaced_stateful_set(name, namespace, _request_timeout=self._timeout)
+            workload = reader(name, namespace, _request_timeout=self._timeout)
         except ApiException as error:
             if error.status == 404:
                 return None
-            raise ApiError("cannot read StatefulSet %s/%s: %s" % (namespace, name, _status_message(error)), error.status)
+            raise ApiError("cannot read %s %s/%s: %s" % (kind, namespace, name, _status_message(error)), error.status)
         except HTTPError as error:
-            raise ApiError("cannot reach the Kubernetes API to read StatefulSet %s/%s: %s" % (namespace, name, error))
-        return self._api_client.sanitize_for_serialization(sts)
+            raise ApiError("cannot reach the Kubernetes API to read %s %s/%s: %s" % (kind, namespace, name, error))
+        return self._api_client.sanitize_for_serialization(workload)
+
+    def read_statefulset(self, namespace, name):
+        """The StatefulSet as a plain dict, or None when it does not exist."""
+        return self._read_workload("StatefulSet", AppsV1Api(self._api_client).read_namespaced_stateful_set, namespace, name)
+
+    def read_deployment(self, namespace, name):
+        """The Deployment as a plain dict, or None when it does not exist."""
+        return self._read_workload("Deployment", AppsV1Api(self._api_client).read_namespaced_deployment, namespace, name)
 
     def delete_pod(self, namespace, name, uid):
         """Delete one pod, only if it is still the pod with `uid`; False when it was already gone or replaced."""
@@ -125,18 +132,6 @@ class PodApi(object):
             raise ApiError("%s:%s/%s answered %s: %s" % (pod, port, path.lstrip("/"), error.status, _status_message(error)), error.status)
         except HTTPError as error:
             raise ApiError("cannot reach %s:%s through the API server: %s" % (pod, port, error))
-
-    def read_deployment(self, namespace, name):
-        """The Deployment as a plain dict, or None when it does not exist."""
-        try:
-            deployment = AppsV1Api(self._api_client).read_namespaced_deployment(name, namespace, _request_timeout=self._timeout)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise ApiError("cannot read Deployment %s/%s: %s" % (namespace, name, _status_message(error)), error.status)
-        except HTTPError as error:
-            raise ApiError("cannot reach the Kubernetes API to read Deployment %s/%s: %s" % (namespace, name, error))
-        return self._api_client.sanitize_for_serialization(deployment)
 
     def proxy_request(self, namespace, pod, port, path, method="GET", body=None, query=None):
         """Any method on http://<pod>:<port>/<path>[?query] through the API server.
