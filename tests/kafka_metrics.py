@@ -15,7 +15,49 @@ GATE_BEANS = {
 }
 
 
-def broker_metrics(state=3, controller=False, under_replicated=0, offline=0, at_min_isr=0, under_min_isr=0, leave_out=()):
+PARTITION_FLAGS = ("underreplicated", "atminisr", "underminisr")
+
+
+def partition_lines(held=(), leads=None):
+    """Per-partition lines as the role's rules name them (with the agent's trailing commas).
+
+    ``held`` names the partitions ("topic-N") this broker has a replica of; ``leads`` maps the
+    partitions it leads to their state: isr, replicas and the flags of PARTITION_FLAGS (0/1).
+    """
+    lines = []
+
+    def labels(partition):
+        topic, number = partition.rsplit("-", 1)
+        return '{topic="%s",partition="%s",}' % (topic, number)
+
+    if held:
+        lines += ["# TYPE kafka_log_log_size gauge"] + ["kafka_log_log_size%s 1024.0" % labels(p) for p in held]
+    for metric in ("insyncreplicascount", "replicascount") + PARTITION_FLAGS:
+        rows = []
+        for partition, state in sorted((leads or {}).items()):
+            value = {"insyncreplicascount": state.get("isr", 3), "replicascount": state.get("replicas", 3)}.get(metric, state.get(metric, 0))
+            rows.append("kafka_cluster_partition_%s%s %.1f" % (metric, labels(partition), value))
+        if rows:
+            lines += ["# TYPE kafka_cluster_partition_%s gauge" % metric] + rows
+    return lines
+
+
+def spread_partitions(topic, partitions, brokers, replicas=3):
+    """(held, leads) per broker ordinal for `partitions` of `topic`, replicas placed round robin,
+    each led by its first replica, all in sync."""
+    held = dict((b, []) for b in range(brokers))
+    leads = dict((b, {}) for b in range(brokers))
+    for number in range(partitions):
+        name = "%s-%d" % (topic, number)
+        placed = [(number + k) % brokers for k in range(min(replicas, brokers))]
+        for broker in placed:
+            held[broker].append(name)
+        leads[placed[0]][name] = {"isr": len(placed), "replicas": len(placed)}
+    return held, leads
+
+
+def broker_metrics(state=3, controller=False, under_replicated=0, offline=0, at_min_isr=0, under_min_isr=0, leave_out=(),
+                   held=(), leads=None):
     """The /metrics text of one broker (with a few JVM metrics around, as the agent adds them)."""
     values = {
         "kafka_server_kafkaserver_brokerstate": state,
@@ -32,6 +74,7 @@ def broker_metrics(state=3, controller=False, under_replicated=0, offline=0, at_
             continue
         lines += ["# HELP %s Attribute exposed for management %s,attribute=Value" % (name, GATE_BEANS[name]),
                   "# TYPE %s gauge" % name, "%s %.1f" % (name, value)]
+    lines += partition_lines(held, leads)
     lines += ["# HELP jmx_scrape_duration_seconds Time this JMX scrape took, in seconds.",
               "# TYPE jmx_scrape_duration_seconds gauge", "jmx_scrape_duration_seconds 0.052"]
     return "\n".join(lines) + "\n"

@@ -19,9 +19,8 @@ import re
 import time
 
 from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ApiError
-from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady, pod_problem, wait_until
+from ansible_collections.streams.kafka.plugins.module_utils.readiness import FATAL_API_STATUSES, NotReady, pod_problem, wait_until
 from ansible_collections.streams.kafka.plugins.module_utils.workload import (
-    FATAL_API_STATUSES,
     DeploymentGate,
     api_server_message,
     selector_for,

@@ -16,22 +16,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import time
 
 from ansible_collections.streams.kafka.plugins.module_utils import metrics
 from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ApiError
 from ansible_collections.streams.kafka.plugins.module_utils.readiness import (
-    NotReady,
-    is_stuck,
-    pod_problem,
-    wait_until,
+    GateStuck,
+    MembersGate,
+    check_gate_params,
+    member_state,
+    stuck_pods,
 )
 from ansible_collections.streams.kafka.plugins.module_utils.zookeeper import short
 
 DEFAULT_METRICS_PORT = 9404
 DEFAULT_METRICS_PATH = metrics.DEFAULT_PATH
-# API answers that no amount of waiting fixes: bad credentials or missing RBAC.
-FATAL_API_STATUSES = (401, 403)
 
 # The metric names the kafka role's exporter rules produce (Strimzi's naming).
 BROKER_STATE = "kafka_server_kafkaserver_brokerstate"
@@ -41,26 +39,23 @@ OFFLINE = "kafka_controller_kafkacontroller_offlinepartitionscount"
 AT_MIN_ISR = "kafka_server_replicamanager_atminisrpartitioncount"
 UNDER_MIN_ISR = "kafka_server_replicamanager_underminisrpartitioncount"
 GATE_METRICS = (BROKER_STATE, ACTIVE_CONTROLLER, UNDER_REPLICATED, OFFLINE, AT_MIN_ISR, UNDER_MIN_ISR)
+# Per partition, for the safe roll: the replicas a broker holds (its log sizes), and the state of
+# the partitions it leads (Kafka reports these on the leader only; followers report 0).
+LOG_SIZE = "kafka_log_log_size"
+PARTITION_ISR = "kafka_cluster_partition_insyncreplicascount"
+PARTITION_REPLICAS = "kafka_cluster_partition_replicascount"
+PARTITION_UNDER_REPLICATED = "kafka_cluster_partition_underreplicated"
+PARTITION_AT_MIN_ISR = "kafka_cluster_partition_atminisr"
+PARTITION_UNDER_MIN_ISR = "kafka_cluster_partition_underminisr"
 
 # Kafka's BrokerState values.
 RUNNING = 3
 BROKER_STATES = {0: "NOT_RUNNING", 1: "STARTING", 2: "RECOVERY", 3: "RUNNING",
                  6: "PENDING_CONTROLLED_SHUTDOWN", 7: "SHUTTING_DOWN", 127: "UNKNOWN"}
 
-# Broker states, worst first (the names the other gates use).
-MISSING = "missing"
-POD_NOT_READY = "pod_not_ready"
-UNREACHABLE = "unreachable"
-NOT_SERVING = "not_serving"
-SERVING = "serving"
 
-
-class BrokersStuck(Exception):
-    """A pod stays in a state that does not clear without a change; waiting longer is pointless."""
-
-    def __init__(self, message, report):
-        self.report = report
-        super(BrokersStuck, self).__init__(message)
+class BrokersStuck(GateStuck):
+    """A broker stays in a state that does not clear without a change."""
 
 
 def statefulset_name(cluster_name):
@@ -95,7 +90,27 @@ def _count(value):
 def _blank_read():
     return {"answered": False, "broker_state": None, "active_controller": None, "under_replicated_partitions": None,
             "offline_partitions": None, "at_min_isr_partitions": None, "under_min_isr_partitions": None,
-            "problem": None}
+            "problem": None, "replicas": [], "leads": {}}
+
+
+def partition_name(labels):
+    return "%s-%s" % (labels.get("topic"), labels.get("partition"))
+
+
+def _partitions(samples):
+    """(the partitions this broker holds a replica of, the state of those it leads)."""
+    held = sorted(set(partition_name(labels) for labels, _value in samples.series(LOG_SIZE)))
+    leads = {}
+    for labels, isr in samples.series(PARTITION_ISR):
+        if isr < 1:
+            continue  # a follower's view: only the leader counts the ISR
+        name = partition_name(labels)
+        flags = dict((key, bool(samples.total(metric, topic=labels.get("topic"), partition=labels.get("partition"))))
+                     for key, metric in (("under_replicated", PARTITION_UNDER_REPLICATED), ("at_min_isr", PARTITION_AT_MIN_ISR),
+                                         ("under_min_isr", PARTITION_UNDER_MIN_ISR)))
+        replicas = samples.total(PARTITION_REPLICAS, topic=labels.get("topic"), partition=labels.get("partition"))
+        leads[name] = dict(flags, isr=int(isr), replicas=None if replicas is None else int(replicas))
+    return held, leads
 
 
 def read_broker(api, namespace, pod, port=DEFAULT_METRICS_PORT, path=DEFAULT_METRICS_PATH):
@@ -123,6 +138,7 @@ def read_broker(api, namespace, pod, port=DEFAULT_METRICS_PORT, path=DEFAULT_MET
     read["offline_partitions"] = _count(samples.total(OFFLINE))
     read["at_min_isr_partitions"] = _count(samples.total(AT_MIN_ISR))
     read["under_min_isr_partitions"] = _count(samples.total(UNDER_MIN_ISR))
+    read["replicas"], read["leads"] = _partitions(samples)
     missing = [name for name, value in ((BROKER_STATE, state), (ACTIVE_CONTROLLER, controller),
                                         (UNDER_REPLICATED, read["under_replicated_partitions"]),
                                         (OFFLINE, read["offline_partitions"])) if value is None]
@@ -134,33 +150,16 @@ def read_broker(api, namespace, pod, port=DEFAULT_METRICS_PORT, path=DEFAULT_MET
     return read
 
 
-def _probeable(pod):
-    """Worth asking through the proxy: running, not terminating, not stuck."""
-    status = pod.get("status") or {}
-    if (pod.get("metadata") or {}).get("deletionTimestamp") or status.get("phase") != "Running":
-        return False
-    return not is_stuck(pod_problem(pod))
+_READ_FIELDS = ("broker_state", "active_controller", "under_replicated_partitions", "offline_partitions",
+                "at_min_isr_partitions", "under_min_isr_partitions")
 
 
 def _broker(name, pod, read):
-    broker = {"pod": name, "broker_id": broker_id(name), "state": SERVING, "broker_state": None,
-              "broker_state_name": None, "active_controller": None, "under_replicated_partitions": None,
-              "offline_partitions": None, "at_min_isr_partitions": None, "under_min_isr_partitions": None,
-              "problem": None}
-    if pod is None:
-        broker.update(state=MISSING, problem="pod does not exist")
-        return broker
-    for key in ("broker_state", "active_controller", "under_replicated_partitions", "offline_partitions",
-                "at_min_isr_partitions", "under_min_isr_partitions"):
-        broker[key] = (read or {}).get(key)
+    broker = {"pod": name, "broker_id": broker_id(name)}
+    for key in _READ_FIELDS:
+        broker[key] = (read or {}).get(key) if pod is not None else None
     broker["broker_state_name"] = state_name(broker["broker_state"])
-    problem = pod_problem(pod)
-    if read is None or is_stuck(problem):
-        broker.update(state=POD_NOT_READY, problem=problem or "not probed")
-    elif read["problem"]:
-        broker.update(state=NOT_SERVING if read["answered"] else UNREACHABLE, problem=read["problem"])
-    elif problem:
-        broker.update(state=POD_NOT_READY, problem=problem)
+    broker["state"], broker["problem"] = member_state(pod, read)
     return broker
 
 
@@ -198,66 +197,26 @@ def evaluate(pods, reads, replicas, expected=None):
         if broker["offline_partitions"]:
             problems.append("pod %s%s: %d offline partition(s)" % (
                 name, " (the active controller)" if broker["active_controller"] else "", broker["offline_partitions"]))
-    stuck = sorted(name for name, broker in brokers.items() if broker["state"] == POD_NOT_READY and is_stuck(broker["problem"]))
     return {"ready": not problems, "controller": controller, "brokers": brokers, "problems": problems,
-            "reason": "; ".join(problems) or "ready", "stuck": stuck}
+            "reason": "; ".join(problems) or "ready", "stuck": stuck_pods(brokers)}
 
 
-class BrokersGate(object):
+class BrokersGate(MembersGate):
     """Observe one Kafka cluster through the API; wait for it with a deadline."""
 
+    stuck_error = BrokersStuck
+
     def __init__(self, api, namespace, replicas, selector, expected=None, port=DEFAULT_METRICS_PORT,
-                 path=DEFAULT_METRICS_PATH, stuck_grace=60, clock=time.monotonic):
-        self.api = api
-        self.namespace = namespace
-        self.replicas = replicas
-        self.selector = selector
-        self.expected = expected
+                 path=DEFAULT_METRICS_PATH, **kwargs):
+        super(BrokersGate, self).__init__(api, namespace, replicas, selector, expected, **kwargs)
         self.port = port
         self.path = path
-        self.stuck_grace = stuck_grace
-        self.clock = clock
-        self.last = None
-        self._stuck_since = {}
 
-    def observe(self):
-        """One look: list the pods, read each broker, evaluate. Raises ApiError when listing fails."""
-        try:
-            pods = self.api.list_pods(self.namespace, self.selector)
-        except ApiError as error:
-            if error.status != 404:
-                raise
-            pods = []  # the namespace does not exist (yet): no brokers
-        wanted = set(self.expected) if self.expected is not None else None
-        reads = {}
-        for pod in pods:
-            name = pod["metadata"]["name"]
-            if (wanted is None or name in wanted) and _probeable(pod):
-                reads[name] = read_broker(self.api, self.namespace, name, self.port, self.path)
-        self.last = evaluate(pods, reads, self.replicas, self.expected)
-        return self.last
+    def read_member(self, name):
+        return read_broker(self.api, self.namespace, name, self.port, self.path)
 
-    def probe(self):
-        """For wait_until: the report when ready; NotReady otherwise; BrokersStuck when a pod
-        has been stuck (CrashLoopBackOff, ImagePullBackOff, ...) for `stuck_grace` seconds."""
-        try:
-            report = self.observe()
-        except ApiError as error:
-            if error.status in FATAL_API_STATUSES:
-                raise
-            raise NotReady("cannot read the pods: %s" % error)
-        if report["ready"]:
-            return report
-        now = self.clock()
-        self._stuck_since = dict((name, self._stuck_since.get(name, now)) for name in report["stuck"])
-        for name in report["stuck"]:
-            if now - self._stuck_since[name] >= self.stuck_grace:
-                raise BrokersStuck(report["reason"], report)
-        raise NotReady(report["reason"])
-
-    def wait(self, timeout, sleep=time.sleep):
-        """Returns (report, waited seconds); raises NotReady on timeout, BrokersStuck, ApiError."""
-        return wait_until(self.probe, timeout, clock=self.clock, sleep=sleep)
+    def evaluate(self, pods, reads):
+        return evaluate(pods, reads, self.replicas, self.expected)
 
 
 # Options of the modules that observe a Kafka cluster.
@@ -274,10 +233,7 @@ GATE_OPTIONS = dict(
 
 def gate_from_params(params, api):
     """The BrokersGate the kafka_ready options describe."""
-    if params["replicas"] < 1:
-        raise ValueError("replicas must be at least 1, got %d" % params["replicas"])
-    if params["timeout"] < 0 or params["stuck_grace"] < 0:
-        raise ValueError("timeout and stuck_grace must not be negative")
+    check_gate_params(params)
     if params["cluster_name"]:
         selector = selector_for(params["cluster_name"])
         expected = expected_pods(params["cluster_name"], params["replicas"])

@@ -53,6 +53,10 @@ class Samples(object):
         return [value for sample_labels, value in self._by_name.get(name, [])
                 if not math.isnan(value) and all(sample_labels.get(k) == v for k, v in labels.items())]
 
+    def series(self, name):
+        """Every (labels, value) of `name`, NaN left out."""
+        return [(dict(labels), value) for labels, value in self._by_name.get(name, []) if not math.isnan(value)]
+
     def total(self, name, **labels):
         """The sum of the values of `name`, or None when there is no such sample."""
         values = self.values(name, **labels)

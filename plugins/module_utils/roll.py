@@ -22,7 +22,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ApiError
-from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady, is_stuck, pod_problem, wait_until
+from ansible_collections.streams.kafka.plugins.module_utils.readiness import GateStuck, NotReady, is_stuck, pod_problem, wait_until
 
 REVISION_LABEL = "controller-revision-hash"
 
@@ -74,9 +74,9 @@ class Roller(object):
         """The outdated pods now, without waiting (raises NotReady while the controller lags)."""
         return self._state()[1]
 
-    def _wait(self, probe, what):
+    def _wait(self, probe, what, **intervals):
         try:
-            return wait_until(probe, self.timeout, clock=self.clock, sleep=self.sleep)
+            return wait_until(probe, self.timeout, clock=self.clock, sleep=self.sleep, **intervals)
         except NotReady as error:
             raise RollBlocked("%s: %s" % (what, error))
 
@@ -102,6 +102,10 @@ class Roller(object):
             raise NotReady("pod %s has not been recreated yet" % name)
         if name in _outdated:
             raise NotReady("pod %s came back on the old revision" % name)
+        problem = pod_problem(pod)
+        if problem and not is_stuck(problem):
+            # Two cheap reads until Kubernetes says Ready; stuck pods go on to the gate's grace.
+            raise NotReady("pod %s: %s" % (name, problem))
         return self.policy.ready()
 
     def run(self):
@@ -115,7 +119,9 @@ class Roller(object):
             name = pod["metadata"]["name"]
             self.api.delete_pod(self.namespace, name, pod["metadata"]["uid"])
             start = self.clock()
-            self._wait(lambda: self._replaced(name, pod["metadata"]["uid"]), "pod %s did not come back ready" % name)
+            # A flat, short poll: the restart is the roll's critical path (make bench-roll).
+            self._wait(lambda: self._replaced(name, pod["metadata"]["uid"]), "pod %s did not come back ready" % name,
+                       interval=0.1, max_interval=0.1)
             restarted.append({"pod": name, "waited_before": round(waited, 1), "waited_for": self.reasons,
                               "restart_seconds": round(self.clock() - start, 1)})
 
@@ -126,3 +132,16 @@ class Roller(object):
         stuck = [name for name in outdated if is_stuck(pod_problem(by_name[name]))]
         rest = [name for name in outdated if name not in stuck]
         return stuck + self.policy.order(rest)
+
+
+def run_module(module, what, build):
+    """The body of the roll modules: `build()` returns the Roller. Plans, rolls unless in check
+    mode, and exits with what restarted, or fails naming the pod and why."""
+    try:
+        roller = build()
+        planned = roller.plan()
+        restarted = [] if module.check_mode else roller.run()
+    except (RollBlocked, NotReady, GateStuck, ApiError, ValueError) as error:
+        module.fail_json(msg="%s: %s" % (what, error))
+    module.exit_json(changed=bool(planned if module.check_mode else restarted), planned=planned, restarted=restarted,
+                     notes=list(getattr(roller.policy, "notes", [])))

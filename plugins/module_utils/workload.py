@@ -17,31 +17,20 @@ __metaclass__ = type
 import json
 import time
 
-from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ApiError
 from ansible_collections.streams.kafka.plugins.module_utils.readiness import (
-    NotReady,
-    is_stuck,
-    pod_problem,
-    wait_until,
+    SERVING,
+    Gate,
+    GateStuck,
+    list_pods,
+    member_state,
+    probeable,
+    stuck_pods,
 )
 from ansible_collections.streams.kafka.plugins.module_utils.zookeeper import short
 
-# API answers that no amount of waiting fixes: bad credentials or missing RBAC.
-FATAL_API_STATUSES = (401, 403)
 
-# Pod states, worst first (the names the ZooKeeper gate uses).
-POD_NOT_READY = "pod_not_ready"
-UNREACHABLE = "unreachable"
-NOT_SERVING = "not_serving"
-SERVING = "serving"
-
-
-class WorkloadStuck(Exception):
-    """A pod stays in a state that does not clear without a change; waiting longer is pointless."""
-
-    def __init__(self, message, report):
-        self.report = report
-        super(WorkloadStuck, self).__init__(message)
+class WorkloadStuck(GateStuck):
+    """A pod of a Deployment stays in a state that does not clear without a change."""
 
 
 def selector_for(cluster_name, name):
@@ -76,14 +65,6 @@ def rollout_problems(deployment, name, replicas):
     return []
 
 
-def _probeable(pod):
-    """Worth asking through the proxy: running, not terminating, not stuck."""
-    status = pod.get("status") or {}
-    if (pod.get("metadata") or {}).get("deletionTimestamp") or status.get("phase") != "Running":
-        return False
-    return not is_stuck(pod_problem(pod))
-
-
 def api_server_message(text):
     """The message of the API server's own answer (a Kubernetes Status object: it could not
     reach the pod, or the pod is gone), or None when the answer came from the pod."""
@@ -101,7 +82,7 @@ def unreachable(error):
     return {"answered": False, "problem": short(str(error))}
 
 
-class DeploymentGate(object):
+class DeploymentGate(Gate):
     """Observe one Deployment-based component through the API; wait for it with a deadline.
 
     Subclasses set `component` (for messages) and implement `read_pod(name)`, which returns a
@@ -111,18 +92,20 @@ class DeploymentGate(object):
     """
 
     component = "component"
+    stuck_error = WorkloadStuck
 
     def __init__(self, api, namespace, selector, replicas, port, deployment=None, stuck_grace=60, clock=time.monotonic):
+        super(DeploymentGate, self).__init__(stuck_grace, clock)
         self.api = api
         self.namespace = namespace
         self.selector = selector
         self.replicas = replicas
         self.port = port
         self.deployment = deployment
-        self.stuck_grace = stuck_grace
-        self.clock = clock
-        self.last = None
-        self._stuck_since = {}
+
+    @property
+    def subject(self):
+        return "the %s" % self.component
 
     # -- what subclasses provide --------------------------------------------------
 
@@ -141,29 +124,15 @@ class DeploymentGate(object):
     # -- the common part -------------------------------------------------------------
 
     def _pods(self):
-        try:
-            pods = self.api.list_pods(self.namespace, self.selector)
-        except ApiError as error:
-            if error.status != 404:
-                raise
-            pods = []  # the namespace does not exist (yet)
+        pods = list_pods(self.api, self.namespace, self.selector)
         return [pod for pod in pods if not (pod.get("metadata") or {}).get("deletionTimestamp")]
 
     def _entry(self, pod, read):
-        name = pod["metadata"]["name"]
-        entry = self.blank_pod(name)
+        entry = self.blank_pod(pod["metadata"]["name"])
         for key, value in (read or {}).items():
             if key != "answered":
                 entry[key] = value
-        problem = pod_problem(pod)
-        if read is None or is_stuck(problem):
-            entry.update(state=POD_NOT_READY, problem=problem or "not probed")
-        elif read.get("problem"):
-            entry.update(state=NOT_SERVING if read.get("answered") else UNREACHABLE, problem=read["problem"])
-        elif problem:
-            entry.update(state=POD_NOT_READY, problem=problem)
-        else:
-            entry["problem"] = None
+        entry["state"], entry["problem"] = member_state(pod, read)
         return entry
 
     def observe(self):
@@ -179,7 +148,7 @@ class DeploymentGate(object):
                            "updated": status.get("updatedReplicas") or 0, "ready": status.get("readyReplicas") or 0,
                            "available": status.get("availableReplicas") or 0}
         pods = self._pods()
-        reads = dict((pod["metadata"]["name"], self.read_pod(pod["metadata"]["name"])) for pod in pods if _probeable(pod))
+        reads = dict((pod["metadata"]["name"], self.read_pod(pod["metadata"]["name"])) for pod in pods if probeable(pod))
         entries = dict((pod["metadata"]["name"], self._entry(pod, reads.get(pod["metadata"]["name"]))) for pod in pods)
         if not pods:
             problems.append("no %s pods exist (selector %s)" % (self.component, self.selector))
@@ -191,65 +160,11 @@ class DeploymentGate(object):
         serving = dict((name, reads[name]) for name in sorted(reads) if entries[name]["state"] == SERVING)
         more, extra = self.judge(serving)
         problems.extend(more)
-        stuck = sorted(name for name, entry in entries.items()
-                       if entry["state"] == POD_NOT_READY and is_stuck(entry["problem"]))
         report = {"ready": not problems, "pods": entries, "problems": problems,
-                  "reason": "; ".join(problems) or "ready", "stuck": stuck, "deployment": summary}
+                  "reason": "; ".join(problems) or "ready", "stuck": stuck_pods(entries), "deployment": summary}
         report.update(extra)
         self.last = report
         return report
-
-    def probe(self):
-        """For wait_until: the report when ready; NotReady otherwise; WorkloadStuck when a pod
-        has been stuck (CrashLoopBackOff, ImagePullBackOff, ...) for `stuck_grace` seconds."""
-        try:
-            report = self.observe()
-        except ApiError as error:
-            if error.status in FATAL_API_STATUSES:
-                raise
-            raise NotReady("cannot read the %s: %s" % (self.component, error))
-        if report["ready"]:
-            return report
-        now = self.clock()
-        self._stuck_since = dict((name, self._stuck_since.get(name, now)) for name in report["stuck"])
-        for name in report["stuck"]:
-            if now - self._stuck_since[name] >= self.stuck_grace:
-                raise WorkloadStuck(report["reason"], report)
-        raise NotReady(report["reason"])
-
-    def wait(self, timeout, sleep=time.sleep):
-        """Returns (report, waited seconds); raises NotReady on timeout, WorkloadStuck, ApiError."""
-        return wait_until(self.probe, timeout, clock=self.clock, sleep=sleep)
-
-
-def run_gate(module, gate, what, state):
-    """The body every Deployment gate module shares: look once in check mode, wait otherwise,
-    and exit or fail with a message naming the pods. `state(report, waited)` builds the result."""
-    start = time.monotonic()
-    try:
-        if module.check_mode:
-            # The objects were only dry-run: report what is there, neither wait nor fail.
-            report, waited = gate.observe(), 0.0
-        else:
-            report, waited = gate.wait(module.params["timeout"])
-    except WorkloadStuck as error:
-        msg = "%s cannot become ready without a change (gave up after %ds): %s" % (what, time.monotonic() - start, error)
-    except NotReady as error:
-        msg = "%s is not ready after %ds: %s" % (what, module.params["timeout"], error)
-    except ApiError as error:
-        msg = "%s cannot be checked: %s" % (what, error)
-    else:
-        module.exit_json(changed=False, **state(report, waited))
-        return
-    module.fail_json(msg=msg, **state(gate.last, time.monotonic() - start))
-
-
-def check_params(params):
-    """Option checks every Deployment gate module shares; raises ValueError."""
-    if params["replicas"] < 1:
-        raise ValueError("replicas must be at least 1, got %d" % params["replicas"])
-    if params["timeout"] < 0 or params["stuck_grace"] < 0:
-        raise ValueError("timeout and stuck_grace must not be negative")
 
 
 def gate_options(**more):
@@ -265,12 +180,3 @@ def gate_options(**more):
     )
     options.update(more)
     return options
-
-
-GATE_MODULE_KWARGS = dict(supports_check_mode=True, mutually_exclusive=[("cluster_name", "selector")],
-                          required_one_of=[("cluster_name", "selector")])
-
-
-def describe(params, component):
-    """How a gate's failure message names what it checked."""
-    return "%s %s in namespace %s" % (component, params["cluster_name"] or "selected by %s" % params["selector"], params["namespace"])

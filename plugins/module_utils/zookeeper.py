@@ -15,37 +15,25 @@ __metaclass__ = type
 
 import json
 import re
-import time
 
 from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ApiError
 from ansible_collections.streams.kafka.plugins.module_utils.readiness import (
+    GateStuck,
+    MembersGate,
     NotReady,
-    is_stuck,
-    pod_problem,
-    wait_until,
+    check_gate_params,
+    member_state,
+    stuck_pods,
 )
 
 MNTR_PATH = "/commands/mntr"
 SRVR_PATH = "/commands/srvr"
 DEFAULT_ADMIN_PORT = 8080
 SERVING_STATES = ("leader", "follower", "observer")
-# API answers that no amount of waiting fixes: bad credentials or missing RBAC.
-FATAL_API_STATUSES = (401, 403)
-
-# Member states, worst first.
-MISSING = "missing"
-POD_NOT_READY = "pod_not_ready"
-UNREACHABLE = "unreachable"
-NOT_SERVING = "not_serving"
-SERVING = "serving"
 
 
-class EnsembleStuck(Exception):
-    """A pod stays in a state that does not clear without a change; waiting longer is pointless."""
-
-    def __init__(self, message, report):
-        self.report = report
-        super(EnsembleStuck, self).__init__(message)
+class EnsembleStuck(GateStuck):
+    """A member stays in a state that does not clear without a change."""
 
 
 def statefulset_name(cluster_name):
@@ -145,29 +133,12 @@ def read_member(api, namespace, pod, port=DEFAULT_ADMIN_PORT):
     return read
 
 
-def _probeable(pod):
-    """Worth asking through the proxy: running, not terminating, not stuck."""
-    status = pod.get("status") or {}
-    if (pod.get("metadata") or {}).get("deletionTimestamp") or status.get("phase") != "Running":
-        return False
-    return not is_stuck(pod_problem(pod))
-
-
 def _member(name, pod, read):
-    member = {"pod": name, "myid": member_id(name), "state": SERVING, "server_state": None,
-              "zxid": None, "synced_followers": None, "problem": None}
-    if pod is None:
-        member.update(state=MISSING, problem="pod does not exist")
-        return member
-    for key in ("server_state", "zxid", "synced_followers"):
-        member[key] = (read or {}).get(key)
-    problem = pod_problem(pod)
-    if read is None or is_stuck(problem):
-        member.update(state=POD_NOT_READY, problem=problem or "not probed")
-    elif read["problem"]:
-        member.update(state=NOT_SERVING if read["answered"] else UNREACHABLE, problem=read["problem"])
-    elif problem:
-        member.update(state=POD_NOT_READY, problem=problem)
+    member = {"pod": name, "myid": member_id(name), "server_state": None, "zxid": None, "synced_followers": None}
+    if pod is not None:
+        for key in ("server_state", "zxid", "synced_followers"):
+            member[key] = (read or {}).get(key)
+    member["state"], member["problem"] = member_state(pod, read)
     return member
 
 
@@ -199,70 +170,30 @@ def evaluate(pods, reads, replicas, expected=None):
         problems.append("pods %s all report server_state leader; expected exactly one" % ", ".join(leaders))
     else:
         synced = members[leader]["synced_followers"]
-        if synced != replicas - 1:
+        # More is fine: a member joining while the ensemble grows one member at a time.
+        if synced is None or synced < replicas - 1:
             lagging = [name for name in names if name != leader and members[name]["server_state"] != "follower"]
             problems.append("leader pod %s has %s synced follower(s), expected %d%s" % (
                 leader, "no count of" if synced is None else synced, replicas - 1,
                 " (not following: %s)" % ", ".join(lagging) if lagging else ""))
-    stuck = sorted(name for name, member in members.items() if member["state"] == POD_NOT_READY and is_stuck(member["problem"]))
     return {"ready": not problems, "leader": leader, "members": members, "problems": problems,
-            "reason": "; ".join(problems) or "ready", "stuck": stuck}
+            "reason": "; ".join(problems) or "ready", "stuck": stuck_pods(members)}
 
 
-class EnsembleGate(object):
+class EnsembleGate(MembersGate):
     """Observe one ensemble through the API; wait for it with a deadline."""
 
-    def __init__(self, api, namespace, replicas, selector, expected=None, port=DEFAULT_ADMIN_PORT,
-                 stuck_grace=60, clock=time.monotonic):
-        self.api = api
-        self.namespace = namespace
-        self.replicas = replicas
-        self.selector = selector
-        self.expected = expected
+    stuck_error = EnsembleStuck
+
+    def __init__(self, api, namespace, replicas, selector, expected=None, port=DEFAULT_ADMIN_PORT, **kwargs):
+        super(EnsembleGate, self).__init__(api, namespace, replicas, selector, expected, **kwargs)
         self.port = port
-        self.stuck_grace = stuck_grace
-        self.clock = clock
-        self.last = None
-        self._stuck_since = {}
 
-    def observe(self):
-        """One look: list the pods, read each member, evaluate. Raises ApiError when listing fails."""
-        try:
-            pods = self.api.list_pods(self.namespace, self.selector)
-        except ApiError as error:
-            if error.status != 404:
-                raise
-            pods = []  # the namespace does not exist (yet): no members
-        wanted = set(self.expected) if self.expected is not None else None
-        reads = {}
-        for pod in pods:
-            name = pod["metadata"]["name"]
-            if (wanted is None or name in wanted) and _probeable(pod):
-                reads[name] = read_member(self.api, self.namespace, name, self.port)
-        self.last = evaluate(pods, reads, self.replicas, self.expected)
-        return self.last
+    def read_member(self, name):
+        return read_member(self.api, self.namespace, name, self.port)
 
-    def probe(self):
-        """For wait_until: the report when ready; NotReady otherwise; EnsembleStuck when a pod
-        has been stuck (CrashLoopBackOff, ImagePullBackOff, ...) for `stuck_grace` seconds."""
-        try:
-            report = self.observe()
-        except ApiError as error:
-            if error.status in FATAL_API_STATUSES:
-                raise
-            raise NotReady("cannot read the pods: %s" % error)
-        if report["ready"]:
-            return report
-        now = self.clock()
-        self._stuck_since = dict((name, self._stuck_since.get(name, now)) for name in report["stuck"])
-        for name in report["stuck"]:
-            if now - self._stuck_since[name] >= self.stuck_grace:
-                raise EnsembleStuck(report["reason"], report)
-        raise NotReady(report["reason"])
-
-    def wait(self, timeout, sleep=time.sleep):
-        """Returns (report, waited seconds); raises NotReady on timeout, EnsembleStuck, ApiError."""
-        return wait_until(self.probe, timeout, clock=self.clock, sleep=sleep)
+    def evaluate(self, pods, reads):
+        return evaluate(pods, reads, self.replicas, self.expected)
 
 
 class RollPolicy(object):
@@ -312,10 +243,7 @@ GATE_OPTIONS = dict(
 
 def gate_from_params(params, api):
     """The EnsembleGate the zookeeper_ready and zookeeper_roll options describe."""
-    if params["replicas"] < 1:
-        raise ValueError("replicas must be at least 1, got %d" % params["replicas"])
-    if params["timeout"] < 0 or params["stuck_grace"] < 0:
-        raise ValueError("timeout and stuck_grace must not be negative")
+    check_gate_params(params)
     if params["cluster_name"]:
         selector = selector_for(params["cluster_name"])
         expected = expected_pods(params["cluster_name"], params["replicas"])

@@ -213,7 +213,7 @@ connectors:
         - {id: 0, state: RUNNING, worker_id: 10.128.2.15:8083, trace: null}
 """
 
-from ansible_collections.streams.kafka.plugins.module_utils import connect, k8s_api, workload
+from ansible_collections.streams.kafka.plugins.module_utils import connect, k8s_api, readiness, workload
 
 OPTIONS = workload.gate_options(
     component=dict(type="str", choices=list(connect.COMPONENTS), default="connect"),
@@ -233,17 +233,10 @@ def _state(report, waited):
 
 
 def main():
-    module = k8s_api.k8s_module(OPTIONS, **workload.GATE_MODULE_KWARGS)
+    module = k8s_api.k8s_module(OPTIONS, **readiness.GATE_MODULE_KWARGS)
     params = module.params
-    what = workload.describe(params, "Kafka Connect" if params["component"] == "connect" else "MirrorMaker 2")
-    try:
-        workload.check_params(params)
-        gate = connect.gate_from_params(params, k8s_api.PodApi(module, request_timeout=5))
-    except ValueError as error:
-        module.fail_json(msg=str(error), **_state(None, 0))
-    except k8s_api.ApiError as error:
-        module.fail_json(msg="%s cannot be checked: %s" % (what, error), **_state(None, 0))
-    workload.run_gate(module, gate, what, _state)
+    readiness.run_gate(module, lambda: connect.gate_from_params(params, k8s_api.PodApi(module, request_timeout=5)),
+                       readiness.describe(params, "Kafka Connect" if params["component"] == "connect" else "MirrorMaker 2"), _state)
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ pods:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.streams.kafka.plugins.module_utils import exporter, k8s_api, metrics, workload
+from ansible_collections.streams.kafka.plugins.module_utils import exporter, k8s_api, metrics, readiness, workload
 
 OPTIONS = workload.gate_options(
     brokers=dict(type="int", required=True),
@@ -137,19 +137,12 @@ def _state(report, waited):
 
 
 def main():
-    module = k8s_api.k8s_module(OPTIONS, **workload.GATE_MODULE_KWARGS)
+    module = k8s_api.k8s_module(OPTIONS, **readiness.GATE_MODULE_KWARGS)
     if not metrics.HAS_PROMETHEUS_CLIENT:
         module.fail_json(msg=missing_required_lib("prometheus_client"), exception=metrics.PROMETHEUS_CLIENT_IMPORT_ERROR)
     params = module.params
-    what = workload.describe(params, "Kafka Exporter")
-    try:
-        workload.check_params(params)
-        gate = exporter.gate_from_params(params, k8s_api.PodApi(module, request_timeout=5))
-    except ValueError as error:
-        module.fail_json(msg=str(error), **_state(None, 0))
-    except k8s_api.ApiError as error:
-        module.fail_json(msg="%s cannot be checked: %s" % (what, error), **_state(None, 0))
-    workload.run_gate(module, gate, what, _state)
+    readiness.run_gate(module, lambda: exporter.gate_from_params(params, k8s_api.PodApi(module, request_timeout=5)),
+                       readiness.describe(params, "Kafka Exporter"), _state)
 
 
 if __name__ == "__main__":

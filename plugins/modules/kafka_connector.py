@@ -171,7 +171,7 @@ diff:
   type: dict
 """
 
-from ansible_collections.streams.kafka.plugins.module_utils import connect, k8s_api, workload
+from ansible_collections.streams.kafka.plugins.module_utils import connect, k8s_api, readiness, workload
 from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady
 
 OPTIONS = dict(
@@ -196,7 +196,7 @@ def main():
     params = module.params
     name, state = params["name"], params["state"]
     selector = params["selector"] or workload.selector_for(params["cluster_name"], params["component"])
-    where = "connector %s of %s" % (name, workload.describe(params, "Kafka Connect" if params["component"] == "connect" else "MirrorMaker 2"))
+    where = "connector %s of %s" % (name, readiness.describe(params, "Kafka Connect" if params["component"] == "connect" else "MirrorMaker 2"))
     manager = None
     try:
         if params["timeout"] < 0:

@@ -37,48 +37,12 @@ description:
   - Needs RBAC verbs C(list) on C(pods) and C(get) on C(pods/proxy) in O(namespace).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - streams.kafka.kafka_gate
 options:
-  namespace:
-    description: Namespace of the brokers.
-    type: str
-    required: true
-  cluster_name:
-    description:
-      - The C(streams_cluster_name) the brokers were deployed with. Their pods are
-        C(<cluster_name>-kafka-0) to C(<cluster_name>-kafka-<replicas-1>), selected by
-        C(app.kubernetes.io/instance=<cluster_name>,app.kubernetes.io/name=kafka); a missing pod
-        is reported by name.
-      - Exactly one of O(cluster_name) and O(selector) is required.
-    type: str
-  selector:
-    description:
-      - A label selector of the broker pods, for clusters not deployed by this collection (their
-        exporter must produce the metric names above). Every pod it selects is a broker, and
-        there must be O(replicas) of them.
-    type: str
-  replicas:
-    description: Number of brokers the cluster must have.
-    type: int
-    required: true
-  metrics_port:
-    description: Port of the brokers' Prometheus JMX exporter agent.
-    type: int
-    default: 9404
-  metrics_path:
-    description: Path of the metrics on O(metrics_port).
-    type: str
-    default: /metrics
   timeout:
     description: Seconds to wait for the cluster to become ready.
     type: int
     default: 300
-  stuck_grace:
-    description:
-      - Seconds a pod may stay stuck (C(CrashLoopBackOff), C(ImagePullBackOff),
-        C(CreateContainerConfigError), Unschedulable) before the wait ends early with a failure.
-      - V(0) fails at the first sight of a stuck pod; a value of O(timeout) or more waits it out.
-    type: int
-    default: 60
 attributes:
   check_mode:
     support: full
@@ -198,14 +162,9 @@ reason:
   sample: "pod prod-east-kafka-2: 4 under-replicated partition(s)"
 """
 
-import time
-
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
-from ansible_collections.streams.kafka.plugins.module_utils import kafka
-from ansible_collections.streams.kafka.plugins.module_utils import metrics
-from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, kafka, metrics, readiness
 
 OPTIONS = dict(kafka.GATE_OPTIONS, timeout=dict(type="int", default=300))
 
@@ -217,37 +176,12 @@ def _state(report, waited):
 
 
 def main():
-    module = k8s_api.k8s_module(OPTIONS, supports_check_mode=True,
-                                mutually_exclusive=[("cluster_name", "selector")],
-                                required_one_of=[("cluster_name", "selector")])
+    module = k8s_api.k8s_module(OPTIONS, **readiness.GATE_MODULE_KWARGS)
     if not metrics.HAS_PROMETHEUS_CLIENT:
         module.fail_json(msg=missing_required_lib("prometheus_client"), exception=metrics.PROMETHEUS_CLIENT_IMPORT_ERROR)
     params = module.params
-    what = "Kafka cluster %s in namespace %s" % (
-        params["cluster_name"] or "selected by %s" % params["selector"], params["namespace"])
-    start = time.monotonic()
-    gate = None
-    try:
-        api = k8s_api.PodApi(module, request_timeout=5)
-        gate = kafka.gate_from_params(params, api)
-        if module.check_mode:
-            # The objects were only dry-run: report what is there, neither wait nor fail.
-            report, waited = gate.observe(), 0.0
-        else:
-            report, waited = gate.wait(params["timeout"])
-    except kafka.BrokersStuck as error:
-        msg = "%s cannot become ready without a change (gave up after %ds): %s" % (
-            what, time.monotonic() - start, error)
-    except NotReady as error:
-        msg = "%s is not ready after %ds: %s" % (what, params["timeout"], error)
-    except k8s_api.ApiError as error:
-        msg = "%s cannot be checked: %s" % (what, error)
-    except ValueError as error:
-        msg = str(error)
-    else:
-        module.exit_json(changed=False, **_state(report, waited))
-        return
-    module.fail_json(msg=msg, **_state(gate.last if gate else None, time.monotonic() - start))
+    readiness.run_gate(module, lambda: kafka.gate_from_params(params, k8s_api.PodApi(module, request_timeout=5)),
+                       readiness.describe(params, "Kafka cluster"), _state)
 
 
 if __name__ == "__main__":

@@ -149,11 +149,7 @@ reason:
   sample: "pod prod-east-zookeeper-2: container zookeeper is CrashLoopBackOff"
 """
 
-import time
-
-from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
-from ansible_collections.streams.kafka.plugins.module_utils import zookeeper
-from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, readiness, zookeeper
 
 OPTIONS = dict(zookeeper.GATE_OPTIONS, timeout=dict(type="int", default=300))
 
@@ -165,35 +161,10 @@ def _state(report, waited):
 
 
 def main():
-    module = k8s_api.k8s_module(OPTIONS, supports_check_mode=True,
-                                mutually_exclusive=[("cluster_name", "selector")],
-                                required_one_of=[("cluster_name", "selector")])
+    module = k8s_api.k8s_module(OPTIONS, **readiness.GATE_MODULE_KWARGS)
     params = module.params
-    what = "ZooKeeper ensemble %s in namespace %s" % (
-        params["cluster_name"] or "selected by %s" % params["selector"], params["namespace"])
-    start = time.monotonic()
-    gate = None
-    try:
-        api = k8s_api.PodApi(module, request_timeout=5)
-        gate = zookeeper.gate_from_params(params, api)
-        if module.check_mode:
-            # The objects were only dry-run: report what is there, neither wait nor fail.
-            report, waited = gate.observe(), 0.0
-        else:
-            report, waited = gate.wait(params["timeout"])
-    except zookeeper.EnsembleStuck as error:
-        msg = "%s cannot become ready without a change (gave up after %ds): %s" % (
-            what, time.monotonic() - start, error)
-    except NotReady as error:
-        msg = "%s is not ready after %ds: %s" % (what, params["timeout"], error)
-    except k8s_api.ApiError as error:
-        msg = "%s cannot be checked: %s" % (what, error)
-    except ValueError as error:
-        msg = str(error)
-    else:
-        module.exit_json(changed=False, **_state(report, waited))
-        return
-    module.fail_json(msg=msg, **_state(gate.last if gate else None, time.monotonic() - start))
+    readiness.run_gate(module, lambda: zookeeper.gate_from_params(params, k8s_api.PodApi(module, request_timeout=5)),
+                       readiness.describe(params, "ZooKeeper ensemble"), _state)
 
 
 if __name__ == "__main__":

@@ -84,10 +84,14 @@ restarted:
     restart_seconds:
       description: Seconds from deleting the pod to the ensemble being healthy again.
       type: float
+notes:
+  description: Things the roll could not avoid, for the operator to know; empty for ZooKeeper.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, roll, zookeeper
-from ansible_collections.streams.kafka.plugins.module_utils.readiness import NotReady
 
 
 def main():
@@ -97,16 +101,13 @@ def main():
     params = module.params
     if not params["cluster_name"]:
         module.fail_json(msg="zookeeper_roll needs cluster_name: the StatefulSet is <cluster_name>-zookeeper")
-    try:
-        api = k8s_api.PodApi(module, request_timeout=10)
-        gate = zookeeper.gate_from_params(params, api)
-        roller = roll.Roller(api, params["namespace"], zookeeper.statefulset_name(params["cluster_name"]),
-                             gate.selector, zookeeper.RollPolicy(gate), params["timeout"])
-        planned = roller.plan()
-        restarted = [] if module.check_mode else roller.run()
-    except (roll.RollBlocked, NotReady, zookeeper.EnsembleStuck, k8s_api.ApiError, ValueError) as error:
-        module.fail_json(msg="ZooKeeper roll of %s in %s: %s" % (params["cluster_name"], params["namespace"], error))
-    module.exit_json(changed=bool(planned if module.check_mode else restarted), planned=planned, restarted=restarted)
+
+    def build():
+        gate = zookeeper.gate_from_params(params, k8s_api.PodApi(module, request_timeout=10))
+        return roll.Roller(gate.api, params["namespace"], zookeeper.statefulset_name(params["cluster_name"]),
+                           gate.selector, zookeeper.RollPolicy(gate), params["timeout"])
+
+    roll.run_module(module, "ZooKeeper roll of %s in %s" % (params["cluster_name"], params["namespace"]), build)
 
 
 if __name__ == "__main__":

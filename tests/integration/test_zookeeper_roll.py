@@ -1,5 +1,7 @@
 """Rolling restarts of ZooKeeper against kubesim: order, one at a time, resume, stuck first."""
 
+import threading
+
 import pytest
 
 from tests.helpers import run_playbook
@@ -111,3 +113,40 @@ def test_stuck_outdated_pod_is_rolled_first(kubesim, kubeconfig, tmp_path):
     kubesim.clear_pod_behaviours()
     fixed = run_playbook(tmp_path, change_config(tmp_path, kubeconfig))
     assert fixed.rc == 0, fixed.describe()
+
+
+@pytest.mark.parametrize("kubesim", [0.3], indirect=True)
+def test_ensemble_grows_and_shrinks_one_member_at_a_time(kubesim, kubeconfig, tmp_path):
+    deploy(kubesim, kubeconfig, tmp_path)
+    serve_admin(kubesim, replicas=5, leader=LEADER)
+    sizes = []
+
+    def watch():
+        sts = kubesim.get("apps/v1", "StatefulSet", NS, "dev-zookeeper")
+        if sts and (not sizes or sizes[-1] != sts["spec"]["replicas"]):
+            sizes.append(sts["spec"]["replicas"])
+        if not stop:
+            timer = threading.Timer(0.05, watch)
+            timer.daemon = True
+            timer.start()
+
+    stop = []
+    watch()
+    kubesim.clear_requests()
+    grown = run_playbook(tmp_path, inventory(tmp_path, kubeconfig, zookeeper_replicas=5, zookeeper_roll_timeout=30))
+    assert grown.rc == 0, grown.describe()
+    assert sizes == [3, 4, 5], sizes
+    steps = [[r["pod"] for r in result["restarted"]] for task, _h, result in grown.results() if task == ROLL]
+    # step 4: the three old members, leader last; step 5: the four members of step 4, leader last
+    assert steps == [["dev-zookeeper-0", "dev-zookeeper-2", "dev-zookeeper-1"],
+                     ["dev-zookeeper-0", "dev-zookeeper-2", "dev-zookeeper-3", "dev-zookeeper-1"]], steps
+    assert "server.5=" in kubesim.get("v1", "ConfigMap", NS, "dev-zookeeper-config")["data"]["zoo.cfg"]
+
+    shrunk = run_playbook(tmp_path, inventory(tmp_path, kubeconfig, zookeeper_replicas=3, zookeeper_roll_timeout=30))
+    stop.append(True)
+    assert shrunk.rc == 0, shrunk.describe()
+    assert sizes == [3, 4, 5, 4, 3], sizes
+    assert "server.4=" not in kubesim.get("v1", "ConfigMap", NS, "dev-zookeeper-config")["data"]["zoo.cfg"]
+    # the claims of the members that went stay
+    claims = {c["metadata"]["name"] for c in kubesim.objects("v1", "PersistentVolumeClaim", NS)}
+    assert {"data-dev-zookeeper-3", "data-dev-zookeeper-4"} <= claims, claims

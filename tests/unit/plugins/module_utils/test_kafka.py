@@ -77,7 +77,8 @@ def test_metrics_refuse_what_is_not_prometheus_text(text):
 def test_read_running_broker():
     read = kafka.read_broker(cluster(), NS, "dev-kafka-0")
     assert read == {"answered": True, "broker_state": 3, "active_controller": True, "under_replicated_partitions": 0,
-                    "offline_partitions": 0, "at_min_isr_partitions": 0, "under_min_isr_partitions": 0, "problem": None}
+                    "offline_partitions": 0, "at_min_isr_partitions": 0, "under_min_isr_partitions": 0, "problem": None,
+                    "replicas": [], "leads": {}}
 
 
 @pytest.mark.parametrize("answer, answered, problem", [
