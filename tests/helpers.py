@@ -163,3 +163,23 @@ def pod_api(kubeconfig: str, request_timeout: float = 5):
             return None
 
     return PodApi(_Module(), request_timeout=request_timeout)
+
+
+def object_api(kubeconfig: str, request_timeout: float = 5, check_mode: bool = False):
+    """plugins/module_utils/k8s_api.ObjectApi outside Ansible, connected through ``kubeconfig``
+    (``check_mode``: its writes are server-side dry runs, as in a module run with --check)."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ObjectApi
+
+    class _Module:
+        server_side_dry_run = check_mode
+
+        def __init__(self):
+            self.check_mode = check_mode
+            self.params = dict.fromkeys(AUTH_ARG_SPEC)
+            self.params["kubeconfig"] = kubeconfig
+
+        def requires(self, *_args, **_kwargs):
+            return None
+
+    return ObjectApi(_Module(), request_timeout=request_timeout)

@@ -58,6 +58,14 @@ def _shown(obj):
     return redact(dict(obj, metadata=meta))
 
 
+def _patched(api, existing, desired):
+    """The object after applying `desired` to `existing`: PATCHed only when something differs."""
+    patch = k8s_api.last_applied_patch(existing, desired)
+    if contained(patch, existing):
+        return None
+    return api.patch(desired, patch)
+
+
 def apply_one(api, desired, check_mode=False):
     """Apply one object; return (action, before, after) where action is created/patched/unchanged."""
     desired = k8s_api.stored_form(desired)
@@ -70,11 +78,20 @@ def apply_one(api, desired, check_mode=False):
             # A dry run cannot create inside a namespace that was itself only dry-run created.
             if check_mode and error.status == 404:
                 return "created", {}, body
-            raise
-    patch = k8s_api.last_applied_patch(existing, desired)
-    if contained(patch, existing):
+            if error.status != 409:
+                raise
+        # 409 AlreadyExists: our own create, stored by an attempt whose answer was lost (the
+        # client retried it), or someone else's since our read. Either way it exists now and
+        # did not when we looked: apply to what is there, and report it created.
+        existing = api.read(desired)
+        if existing is None:
+            raise k8s_api.ApiError("cannot create %s: the API server says it exists, but it cannot be read"
+                                   % object_ref(desired), 409)
+        return "created", {}, _patched(api, existing, desired) or existing
+    after = _patched(api, existing, desired)
+    if after is None:
         return "unchanged", existing, existing
-    return "patched", existing, api.patch(desired, patch)
+    return "patched", existing, after
 
 
 def apply_all(api, manifests, check_mode=False):

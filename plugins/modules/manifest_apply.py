@@ -23,6 +23,10 @@ description:
     namespace that does not exist yet are reported as created.
   - Secret values never appear in the result or the diff. Still set C(no_log) on tasks that pass
     Secrets, so the module arguments stay out of logs.
+  - Requests answered 429, 500, 502, 503 or 504, and connections that could not be opened, are
+    retried (five attempts in all, with backoff, honouring C(Retry-After) up to 10 seconds). A
+    create answered 409 AlreadyExists (a retried create the server had already stored, or an
+    object created meanwhile) is applied to the object that is there and reported as created.
 options:
   manifests:
     description: The objects, applied in the given order.

@@ -13,6 +13,10 @@ class Control:
             ("GET", "/_sim/faults"): lambda body, query: sim.faults.list(),
             ("POST", "/_sim/faults"): lambda body, query: {"id": sim.add_fault(**body)},
             ("DELETE", "/_sim/faults"): lambda body, query: sim.clear_faults(),
+            ("POST", "/_sim/faults/random"): lambda body, query: {"id": sim.add_random_faults(**body)},
+            # Stops after answering the matching request; {"restart_after": s} brings it back.
+            ("POST", "/_sim/stop_after"): lambda body, query: sim.stop_after(
+                None, body.get("method"), body.get("path_regex"), body.get("name_regex"), body.get("restart_after")),
             ("POST", "/_sim/pods"): lambda body, query: sim.set_pod_behaviour(body.get("namespace"), body["name_regex"], body["behaviour"]),
             ("DELETE", "/_sim/pods"): lambda body, query: sim.clear_pod_behaviours(),
             ("POST", "/_sim/pods/delete"): lambda body, query: sim.delete_pod(body["namespace"], body["name"]),

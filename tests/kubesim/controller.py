@@ -46,6 +46,8 @@ class Controller:
     # -- lifecycle and settings ------------------------------------------------
 
     def start(self):
+        """Start (again, after ``stop()``: pod states and timers carry on)."""
+        self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="kubesim-controller", daemon=True)
         self._thread.start()
 

@@ -9,8 +9,9 @@ class RequestLog:
         self._entries = []
         self._lock = threading.Lock()
 
-    def record(self, method, path, query, content_type, status, time, name=None):
-        """``name``: for a create (POST), the name of the object in the body, which its path lacks."""
+    def record(self, method, path, query, content_type, status, time, name=None, fault=None, user_agent=""):
+        """``name``: for a create (POST), the name of the object in the body, which its path lacks;
+        ``fault``: the id of the injected fault that answered it, if one did."""
         dry_run = query.get("dryRun") == "All"
         entry = {
             "name": name,
@@ -22,6 +23,8 @@ class RequestLog:
             "dry_run": dry_run,
             "write": method in WRITE_METHODS and not dry_run,
             "time": time,
+            "fault": fault,
+            "user_agent": user_agent,
         }
         with self._lock:
             self._entries.append(entry)

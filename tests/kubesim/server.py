@@ -1,5 +1,6 @@
 """HTTP layer: dispatches to the /_sim control API, the pod proxy or the Kubernetes API,
-applying injected faults and recording every API request."""
+applying injected faults, recording every API request, and stopping the server after a
+request that matches ``KubeSim.stop_after``."""
 import logging
 import socket
 import threading
@@ -39,10 +40,11 @@ class Server(ThreadingHTTPServer):
             self._connections.discard(request)
         super().shutdown_request(request)
 
-    def close_connections(self):
-        """Drop kept-alive client connections so no handler thread outlives the server."""
+    def close_connections(self, keep=None):
+        """Drop kept-alive client connections so no handler thread outlives the server
+        (``keep``: the connection of the handler that stops the server, which closes it itself)."""
         with self._connections_lock:
-            connections = list(self._connections)
+            connections = [sock for sock in self._connections if sock is not keep]
         for sock in connections:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -99,27 +101,47 @@ class Handler(BaseHTTPRequestHandler):
             self._send(sim.control.handle(req))
             return
         started = time.monotonic()
-        response = self._api(req)
-        sim.request_log.record(req.method, req.path, req.query, req.content_type, response.status, started,
-                               name=_created_name(req))
+        user_agent = self.headers.get("User-Agent", "")
+        fault = sim.faults.take(req.method, req.path, user_agent)
+        response = self._api(req, fault)
+        entry = sim.request_log.record(req.method, req.path, req.query, req.content_type, response.status, started,
+                                       name=_created_name(req), fault=fault.id if fault and fault.status else None,
+                                       user_agent=user_agent)
+        if sim.stop_requested(entry):
+            # Closed before the answer goes out, so the client's next connection is refused
+            # (not accepted by a socket about to close); this one is answered, then closed.
+            sim.stop(keep=self.connection)
+            self.close_connection = True
+            response.headers["Connection"] = "close"
         self._send(response)
 
-    def _api(self, req):
+    def _api(self, req, fault):
         sim = self.server.sim
-        fault = sim.faults.take(req.method, req.path)
         try:
             if fault and fault.delay:
                 time.sleep(fault.delay)
-            if fault and fault.status:
-                raise ApiError(fault.status, FAULT_MESSAGES.get(fault.status, f"injected fault: HTTP {fault.status}"))
+            if fault and fault.status and not fault.after:
+                return self._fault_response(fault)
             match = sim.proxy.match(req.path)
-            return sim.proxy.handle(match, req) if match else sim.api.handle(req)
+            response = sim.proxy.handle(match, req) if match else sim.api.handle(req)
+            if fault and fault.status:
+                if response.stream is not None:
+                    response.stream.close()
+                return self._fault_response(fault)
+            return response
         except ApiError as exc:
             return error_response(exc)
         except Exception as exc:  # pylint: disable=broad-except
             # A simulator bug must reach the client as a 500, not as a dropped connection.
             LOG.exception("kubesim failed on %s %s", req.method, req.path)
             return error_response(ApiError(500, f"kubesim internal error: {exc!r}"))
+
+    @staticmethod
+    def _fault_response(fault):
+        response = error_response(ApiError(fault.status, FAULT_MESSAGES.get(fault.status, f"injected fault: HTTP {fault.status}")))
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = str(fault.retry_after)
+        return response
 
     def _send(self, response):
         self.send_response(response.status)
@@ -128,9 +150,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if response.stream is None:
             self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
+            try:
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(response.body)
+            except OSError:
+                # The client gave up waiting (its read timeout) and closed the connection.
+                self.close_connection = True
             return
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()

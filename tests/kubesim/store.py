@@ -64,6 +64,11 @@ class Store:
             self._closed = True
             self._changed.notify_all()
 
+    def reopen(self):
+        """Serve again after ``close()``, with everything stored."""
+        with self.lock:
+            self._closed = False
+
     # -- reads -------------------------------------------------------------
 
     def get(self, res, namespace, name):
@@ -75,6 +80,13 @@ class Store:
         with self.lock:
             items = sorted(self._objects[res.key].items())
             return [copy.deepcopy(obj) for (ns, _name), obj in items if namespace is None or ns == namespace]
+
+    def dump(self, namespace=None):
+        """Every stored object (of ``namespace``: None for all), sorted by apiVersion, kind, namespace, name."""
+        with self.lock:
+            objects = [copy.deepcopy(obj) for objs in self._objects.values() for (ns, _name), obj in objs.items()
+                       if namespace is None or ns == namespace]
+        return sorted(objects, key=lambda o: (o["apiVersion"], o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def snapshot(self, res, namespace=None):
         """Objects and the resourceVersion they were read at, atomically."""
