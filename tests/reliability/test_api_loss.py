@@ -51,4 +51,3 @@ def test_a_further_run_writes_nothing(api_scenario):
     assert third.failures(LOST) == [], third.describe()
     assert api_scenario.outcome[LOST][2]["writes"] == []
     assert third.report["stats"][LOST]["changed"] == 0, third.report["stats"][LOST]
-
