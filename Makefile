@@ -17,13 +17,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run test lint sanity unit integration test-reliability zookeeper-package changelog ee-context clean
+.PHONY: help venv run test lint sanity unit integration test-reliability molecule bench-roll zookeeper-package prometheus-package changelog ee-context clean
 
 help:
 	@echo "make run    deploy with playbooks/site.yml -i $(INVENTORY) (local inventory: write manifests to build/manifests)"
 	@echo "make test   lint, sanity, unit and integration tests"
 	@echo "make venv   create $(VENV) and install requirements"
 	@echo "make lint   ansible-lint (production profile) and changelog lint"
+	@echo "make bench-roll  time a config-change roll of 3 ZooKeeper + 5 Kafka pods in kubesim; print the gates' overhead"
 
 venv: $(STAMP) $(COLLECTION_LINK)
 
@@ -40,13 +41,21 @@ $(COLLECTION_LINK):
 run: venv
 	ansible-playbook playbooks/site.yml -i $(INVENTORY)
 
-test: venv zookeeper-package lint sanity unit integration test-reliability
+test: venv zookeeper-package prometheus-package lint sanity unit integration test-reliability molecule
 
 # The real-ensemble tests start Debian's ZooKeeper 3.8.
 zookeeper-package:
 	@if ! dpkg -s zookeeper >/dev/null 2>&1; then \
 		echo "installing Debian package zookeeper"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zookeeper >/dev/null; \
+	fi
+
+# The monitoring role's tests check and unit-test its alert rules with promtool, from Debian's
+# prometheus package.
+prometheus-package:
+	@if ! command -v promtool >/dev/null 2>&1; then \
+		echo "installing Debian package prometheus (for promtool)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
 	fi
 
 lint: venv
@@ -80,6 +89,17 @@ integration: venv zookeeper-package
 # Bad input refused before any write (tests/reliability/bad_inputs/, one host each).
 test-reliability: venv
 	python -m pytest tests/reliability $(PYTEST_ARGS)
+
+# molecule/default: site.yml converged twice (the second changes nothing) on a kubesim it starts
+# with healthy applications behind the pod proxy, then status.yml; offline, no containers.
+molecule: venv
+	molecule test -s default
+
+# Not part of `make test`: the safe roll's time against the pods' own restart times
+# (docs/performance.md). BENCH_ARGS=--ready-delay 5 ...
+BENCH_ARGS ?=
+bench-roll: venv
+	python -m tests.bench.bench_roll $(BENCH_ARGS)
 
 # The build context of the execution environment (execution-environment.yml); building the
 # image itself needs podman or docker: ansible-builder build -f execution-environment.yml
