@@ -60,6 +60,9 @@ VALID = {
                     "bridge_consumer_config": {"auto.offset.reset": "earliest"},
                     "bridge_cors_enabled": True, "bridge_cors_allowed_origins": ["https://app.example.com"],
                     "bridge_config": {"http.timeoutSeconds": 300}, "bridge_image": "registry.example.com/bridge:0.31.1"},
+    "bridge-pm": {"test_components": ["bridge"], "bridge_metrics_enabled": True},
+    "bridge-sm": {"test_components": ["bridge"], "bridge_metrics_enabled": True, "bridge_metrics_monitor": "servicemonitor",
+                  "bridge_metrics_interval": "15s", "streams_namespace": "bridge-ns"},
     "exporter-dev": {"test_components": ["exporter"]},
     "exporter-prod": {"test_components": ["exporter"], "exporter_replicas": 2, "exporter_topic_exclude_regex": "__.*",
                       "exporter_group_regex": "billing-.*", "exporter_show_all_offsets": False,
@@ -113,6 +116,10 @@ REFUSED = {
                         ["bridge_producer_config entries kafka.producer.acks are not valid", "without the kafka.producer. prefix"]),
     "bridge-quantity": ({"test_components": ["bridge"], "bridge_memory_limit": "512MB"},
                         ["bridge_memory_limit='512MB' is not valid", "Kubernetes quantity"]),
+    "bridge-interval": ({"test_components": ["bridge"], "bridge_metrics_enabled": True, "bridge_metrics_interval": "30 seconds"},
+                        ["bridge_metrics_interval='30 seconds' is not valid", "Prometheus duration"]),
+    "bridge-monitor": ({"test_components": ["bridge"], "bridge_metrics_monitor": "prometheus"},
+                       ["bridge_metrics_monitor", "podmonitor, servicemonitor"]),
     "exporter-tls": ({"test_components": ["exporter"], "streams_kafka_client_properties": {"security.protocol": "SSL"}},
                      ["the Kafka Exporter cannot yet connect with this host's Kafka client settings"]),
     "exporter-brokers": ({"test_components": ["exporter"], "exporter_expected_brokers": 0},
@@ -401,6 +408,57 @@ def test_bridge_container(rendered):
     assert env["JAVA_OPTS"] == "-Xms256m -Xmx256m"
     assert env["KAFKA_BRIDGE_LOG4J_OPTS"] == "-Dlog4j2.configurationFile=file:/opt/strimzi/custom-config/log4j2.properties"
     assert container(rendered, "bridge-prod", "bridge")["image"] == "registry.example.com/bridge:0.31.1"
+
+
+def bridge_env(rendered, host):
+    return {e["name"]: e["value"] for e in container(rendered, host, "bridge")["env"]}
+
+
+@pytest.mark.parametrize("host", ["bridge-dev", "bridge-prod"])
+def test_bridge_metrics_off_render_no_monitor_and_no_metrics_setting(rendered, host):
+    kinds = {o["kind"] for o in manifests(rendered, host, "bridge")}
+    assert not kinds & {"PodMonitor", "ServiceMonitor"}
+    assert "Service/%s-bridge-metrics" % host not in names(rendered, host, "bridge")
+    assert "KAFKA_BRIDGE_METRICS_ENABLED" not in bridge_env(rendered, host)
+    assert not [key for key in bridge_properties(rendered, host) if "metrics" in key]
+
+
+def test_bridge_metrics_podmonitor_scrapes_the_http_port(rendered):
+    assert names(rendered, "bridge-pm", "bridge") == ["ConfigMap/bridge-pm-bridge-config", "Deployment/bridge-pm-bridge",
+                                                      "PodMonitor/bridge-pm-bridge", "Service/bridge-pm-bridge"]
+    # Bridge 0.31 turns its /metrics endpoint on with this variable only
+    assert bridge_env(rendered, "bridge-pm")["KAFKA_BRIDGE_METRICS_ENABLED"] == "true"
+    assert not [key for key in bridge_properties(rendered, "bridge-pm") if "metrics" in key]
+    c = container(rendered, "bridge-pm", "bridge")
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    monitor = objects(rendered, "bridge-pm", "bridge")["PodMonitor"]
+    assert monitor["metadata"]["labels"] == standard_labels("bridge-pm", "bridge")
+    assert monitor["spec"] == {
+        "selector": {"matchLabels": {"app.kubernetes.io/instance": "bridge-pm", "app.kubernetes.io/name": "bridge"}},
+        "podMetricsEndpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}]}
+    pod_labels = deployment(rendered, "bridge-pm", "bridge")["spec"]["template"]["metadata"]["labels"]
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+def test_bridge_metrics_servicemonitor_scrapes_every_pod_through_a_headless_service(rendered):
+    assert names(rendered, "bridge-sm", "bridge") == ["ConfigMap/bridge-sm-bridge-config", "Deployment/bridge-sm-bridge",
+                                                      "Service/bridge-sm-bridge", "Service/bridge-sm-bridge-metrics",
+                                                      "ServiceMonitor/bridge-sm-bridge"]
+    assert bridge_env(rendered, "bridge-sm")["KAFKA_BRIDGE_METRICS_ENABLED"] == "true"
+    services = {o["metadata"]["name"]: o for o in manifests(rendered, "bridge-sm", "bridge") if o["kind"] == "Service"}
+    metrics = services["bridge-sm-bridge-metrics"]
+    selector = {"app.kubernetes.io/instance": "bridge-sm", "app.kubernetes.io/name": "bridge"}
+    assert metrics["metadata"]["namespace"] == "bridge-ns"
+    assert metrics["spec"] == {"clusterIP": "None", "selector": selector,
+                               "ports": [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]}
+    monitor = objects(rendered, "bridge-sm", "bridge")["ServiceMonitor"]
+    assert monitor["metadata"]["labels"] == standard_labels("bridge-sm", "bridge")
+    assert monitor["spec"] == {"selector": {"matchLabels": dict(selector, **{"streams.kafka/metrics": "true"})},
+                               "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}]}
+    # it selects the headless Service only, not the client Service, and names a port the Service has
+    wanted = monitor["spec"]["selector"]["matchLabels"].items()
+    assert [name for name, svc in services.items() if wanted <= svc["metadata"]["labels"].items()] == ["bridge-sm-bridge-metrics"]
+    assert monitor["spec"]["endpoints"][0]["port"] in [p["name"] for p in metrics["spec"]["ports"]]
 
 
 # --- exporter -----------------------------------------------------------------------------------------
