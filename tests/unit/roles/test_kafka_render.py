@@ -469,6 +469,16 @@ def jmx_exporter_name(rules, bean, lowercase):
     return None
 
 
+PARTITION_BEANS = {
+    "kafka.log<type=Log, name=Size, topic=orders, partition=0><>Value": kafka_gate.LOG_SIZE,
+    "kafka.cluster<type=Partition, name=UnderReplicated, topic=orders, partition=0><>Value": kafka_gate.PARTITION_UNDER_REPLICATED,
+    "kafka.cluster<type=Partition, name=AtMinIsr, topic=orders, partition=0><>Value": kafka_gate.PARTITION_AT_MIN_ISR,
+    "kafka.cluster<type=Partition, name=UnderMinIsr, topic=orders, partition=0><>Value": kafka_gate.PARTITION_UNDER_MIN_ISR,
+    "kafka.cluster<type=Partition, name=InSyncReplicasCount, topic=orders, partition=0><>Value": kafka_gate.PARTITION_ISR,
+    "kafka.cluster<type=Partition, name=ReplicasCount, topic=orders, partition=0><>Value": kafka_gate.PARTITION_REPLICAS,
+}
+
+
 def exporter_bean(gate_bean):
     """'kafka.server:name=BrokerState,type=KafkaServer' as the exporter matches it."""
     domain, keys = gate_bean.split(":")
@@ -482,6 +492,10 @@ def test_exporter_rules_name_the_metrics_the_gate_reads(rendered, host):
     assert set(GATE_BEANS) == set(kafka_gate.GATE_METRICS)
     for metric, bean in GATE_BEANS.items():
         assert jmx_exporter_name(config["rules"], exporter_bean(bean), config.get("lowercaseOutputName")) == metric, bean
+    # the safe roll's per-partition series (kafka_roll): the replicas a broker holds, and the
+    # state of the partitions it leads
+    for bean, metric in PARTITION_BEANS.items():
+        assert jmx_exporter_name(config["rules"], bean, config.get("lowercaseOutputName")) == metric, bean
     if host == "prod":
         # the Strimzi-style rules follow the gate's, and name other metrics the same way
         assert len(config["rules"]) > len(GATE_BEANS)
@@ -490,7 +504,7 @@ def test_exporter_rules_name_the_metrics_the_gate_reads(rendered, host):
         assert jmx_exporter_name(config["rules"], "kafka.server<type=ReplicaManager, name=PartitionCount><>Value",
                                  True) == "kafka_server_replicamanager_partitioncount"
     else:
-        assert len(config["rules"]) == len(GATE_BEANS)
+        assert len(config["rules"]) == len(GATE_BEANS) + 2
 
 
 def test_config_files_are_mounted_where_the_command_reads_them(rendered):
