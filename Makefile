@@ -17,13 +17,14 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run test lint sanity unit integration test-reliability molecule bench-roll zookeeper-package prometheus-package changelog ee-context clean
+.PHONY: help venv run test lint sanity unit integration test-reliability molecule bench bench-roll zookeeper-package prometheus-package changelog ee-context clean
 
 help:
 	@echo "make run    deploy with playbooks/site.yml -i $(INVENTORY) (local inventory: write manifests to build/manifests)"
 	@echo "make test   lint, sanity, unit and integration tests"
 	@echo "make venv   create $(VENV) and install requirements"
 	@echo "make lint   ansible-lint (production profile) and changelog lint"
+	@echo "make bench  time site.yml (6 components) cold and no-op against a server-side-apply baseline, 1/4/8 clusters, gate latency"
 	@echo "make bench-roll  time a config-change roll of 3 ZooKeeper + 5 Kafka pods in kubesim; print the gates' overhead"
 
 venv: $(STAMP) $(COLLECTION_LINK)
@@ -100,6 +101,13 @@ molecule: venv
 BENCH_ARGS ?=
 bench-roll: venv
 	python -m tests.bench.bench_roll $(BENCH_ARGS)
+
+# Not part of `make test`: site.yml's wall time and API requests against one Python process that
+# server-side-applies the same manifests, scaling to 8 clusters, gate latency
+# (docs/performance.md). BENCH_SITE_ARGS=--scale 1,4 ...
+BENCH_SITE_ARGS ?=
+bench: venv
+	python -m tests.bench.bench_site $(BENCH_SITE_ARGS)
 
 # The build context of the execution environment (execution-environment.yml); building the
 # image itself needs podman or docker: ansible-builder build -f execution-environment.yml
