@@ -110,6 +110,6 @@ def test_profile_start_up_discovery_and_idle_gaps():
     assert out["discovery"] == 2
     assert out["idle_s"] == pytest.approx(1.0)  # 2.0 -> 3.0; 0.9 -> 1.0 and 3.0 -> 3.1 are under 0.25
     assert out["module_s"] == pytest.approx(1.45 + 2.4)
-    assert [a["action"] for a in out["by_action"]] == ["streams.kafka.zookeeper_ready", "streams.kafka.manifest_apply",
-                                                      "ansible.builtin.set_fact"]
+    assert [a["action"] for a in out["by_action"]] == [
+        "streams.kafka.zookeeper_ready", "streams.kafka.manifest_apply", "ansible.builtin.set_fact"]
     assert out["slowest"][0]["task"] == "Gate"

@@ -15,7 +15,6 @@ play's group, with the Kafka production snippet's vars on another Kubernetes clu
 
 from __future__ import annotations
 
-import pathlib
 import re
 
 import pytest
