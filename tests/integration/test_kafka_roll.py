@@ -12,7 +12,7 @@ from tests.helpers import run_playbook
 from tests.integration.test_kafka_playbook import NS, inventory
 from tests.integration.test_zookeeper_playbook import serve_admin
 from tests.integration.test_zookeeper_roll import deletes
-from tests.kafka_metrics import serve_metrics, spread_partitions
+from tests.kafka_metrics import broker_metrics, metrics_handler, serve_metrics, spread_partitions
 
 ROLL = "streams.kafka.kafka : Restart outdated Kafka brokers safely"
 SCALE_CHECK = "streams.kafka.kafka : Refuse removing brokers that still hold partitions"
@@ -126,18 +126,26 @@ def test_roll_blocked_for_good_fails_naming_broker_and_partitions_and_restarts_n
 def test_interrupted_roll_resumes_without_restarting_a_broker_twice(kubesim, kubeconfig, tmp_path):
     state = deploy(kubesim, kubeconfig, tmp_path)
     first_uid = kubesim.get("v1", "Pod", NS, "dev-kafka-1")["metadata"]["uid"]
+    armed = [True]
 
-    def restarted():
-        pod = kubesim.get("v1", "Pod", NS, "dev-kafka-1")
-        return pod is not None and pod["metadata"]["uid"] != first_uid
+    def scripted(ordinal):
+        # decided at each scrape, so no race with the roll: once broker 1 restarted, a partition
+        # stays under-replicated and the roll stops there
+        def text():
+            pod = kubesim.get("v1", "Pod", NS, "dev-kafka-1")
+            if armed and pod is not None and pod["metadata"]["uid"] != first_uid:
+                under_replicate(state, "orders-2")
+            return broker_metrics(**state[ordinal])
+        return text
 
-    # once broker 1 restarted, a partition stays under-replicated: the roll stops there
-    when(restarted, lambda: under_replicate(state, "orders-2"))
+    for ordinal in range(3):
+        kubesim.route_proxy_handler(NS, "dev-kafka-%d" % ordinal, 9404, metrics_handler(scripted(ordinal)))
     kubesim.clear_requests()
     run = run_playbook(tmp_path, changed(tmp_path, kubeconfig, kafka_roll_timeout=4))
     assert run.rc != 0
     assert [pod for _t, pod in deletes(kubesim)] == ["dev-kafka-1"]
 
+    armed.clear()
     under_replicate(state, "orders-2", under=False)
     kubesim.clear_requests()
     resumed = run_playbook(tmp_path, changed(tmp_path, kubeconfig))
