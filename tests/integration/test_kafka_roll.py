@@ -123,30 +123,39 @@ def test_roll_blocked_for_good_fails_naming_broker_and_partitions_and_restarts_n
     assert deletes(kubesim) == []
 
 
-def test_interrupted_roll_resumes_without_restarting_a_broker_twice(kubesim, kubeconfig, tmp_path):
-    state = deploy(kubesim, kubeconfig, tmp_path)
-    first_uid = kubesim.get("v1", "Pod", NS, "dev-kafka-1")["metadata"]["uid"]
+def under_replicated_once_restarted(kubesim, state, pod="dev-kafka-1", partition="orders-2", replicas=3):
+    """From `pod`'s restart on, `partition` reports under-replicated, so a roll stops after that
+    pod. Decided at each scrape of the brokers' metrics, so there is no race with the roll's poll.
+    Returns a function that ends it (the partition is in sync again)."""
+    first_uid = kubesim.get("v1", "Pod", NS, pod)["metadata"]["uid"]
     armed = [True]
 
     def scripted(ordinal):
-        # decided at each scrape, so no race with the roll: once broker 1 restarted, a partition
-        # stays under-replicated and the roll stops there
         def text():
-            pod = kubesim.get("v1", "Pod", NS, "dev-kafka-1")
-            if armed and pod is not None and pod["metadata"]["uid"] != first_uid:
-                under_replicate(state, "orders-2")
+            current = kubesim.get("v1", "Pod", NS, pod)
+            if armed and current is not None and current["metadata"]["uid"] != first_uid:
+                under_replicate(state, partition)
             return broker_metrics(**state[ordinal])
         return text
 
-    for ordinal in range(3):
+    for ordinal in range(replicas):
         kubesim.route_proxy_handler(NS, "dev-kafka-%d" % ordinal, 9404, metrics_handler(scripted(ordinal)))
+
+    def disarm():
+        armed.clear()
+        under_replicate(state, partition, under=False)
+    return disarm
+
+
+def test_interrupted_roll_resumes_without_restarting_a_broker_twice(kubesim, kubeconfig, tmp_path):
+    state = deploy(kubesim, kubeconfig, tmp_path)
+    disarm = under_replicated_once_restarted(kubesim, state)
     kubesim.clear_requests()
     run = run_playbook(tmp_path, changed(tmp_path, kubeconfig, kafka_roll_timeout=4))
     assert run.rc != 0
     assert [pod for _t, pod in deletes(kubesim)] == ["dev-kafka-1"]
 
-    armed.clear()
-    under_replicate(state, "orders-2", under=False)
+    disarm()
     kubesim.clear_requests()
     resumed = run_playbook(tmp_path, changed(tmp_path, kubeconfig))
     assert resumed.rc == 0, resumed.describe()

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import REPO, run_playbook
 from tests.integration.test_kafka_playbook import NS, inventory
-from tests.integration.test_kafka_roll import serve, under_replicate, when
+from tests.integration.test_kafka_roll import serve, under_replicated_once_restarted
 from tests.integration.test_stack_playbooks import exporter_metrics
 from tests.integration.test_zookeeper_playbook import serve_admin
 from tests.integration.test_zookeeper_roll import deletes
@@ -120,20 +120,14 @@ def test_restart_rolls_the_chosen_components_safely_and_site_keeps_it(kubesim, k
 
 def test_interrupted_restart_resumes_without_marking_again(kubesim, kubeconfig, tmp_path):
     hosts, state = deploy(kubesim, kubeconfig, tmp_path)
-    first_uid = kubesim.get("v1", "Pod", NS, "dev-kafka-1")["metadata"]["uid"]
-
-    def restarted():
-        pod = kubesim.get("v1", "Pod", NS, "dev-kafka-1")
-        return pod is not None and pod["metadata"]["uid"] != first_uid
-
     # once broker 1 restarted, a partition stays under-replicated: the restart stops there
-    when(restarted, lambda: under_replicate(state, "orders-2"))
+    disarm = under_replicated_once_restarted(kubesim, state)
     kubesim.clear_requests()
     stopped = restart(tmp_path, hosts, "r1", ["kafka"], extra_vars={"kafka_roll_timeout": 4})
     assert stopped.rc != 0
     assert [pod for _t, pod in deletes(kubesim)] == ["dev-kafka-1"]
 
-    under_replicate(state, "orders-2", under=False)
+    disarm()
     kubesim.clear_requests()
     preview = restart(tmp_path, hosts, "r2", ["kafka"], check=True)
     assert preview.rc == 0, preview.describe()
