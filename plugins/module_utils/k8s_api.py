@@ -21,6 +21,7 @@ __metaclass__ = type
 import copy
 import json
 import re
+import time
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
@@ -150,17 +151,38 @@ def _answer(error):
     return "the API server answered %s%s: %s" % (error.status, tries, _status_message(error))
 
 
-def _client(module):
-    """kubernetes.core's client for the module's auth options, its requests retried."""
+def _retry_after(error):
+    """Seconds a 429/503 answer asked to wait (Retry-After), capped; None when it did not say."""
     try:
-        client = get_api_client(module=module)
-    except CoreException as error:
-        raise ApiError("cannot connect to the Kubernetes API: %s" % error)
-    except HTTPError as error:
-        # Only a missing discovery cache makes kubernetes.core send requests here, without retries.
-        raise ApiError("cannot connect to the Kubernetes API: %s" % connection_problem(error))
-    except (DynamicApiError, ApiException) as error:
-        raise ApiError("cannot discover the Kubernetes API: %s" % _answer(error), error.status)
+        value = (getattr(error, "headers", None) or {}).get("Retry-After")
+        return min(max(float(value), 0.0), RETRY_AFTER_CAP) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _client(module, sleep=None):
+    """kubernetes.core's client for the module's auth options, its requests retried.
+
+    kubernetes.core asks the server for /version and /apis while it builds the client, before
+    `_retrying` can apply: a transient failure there makes a new client the same way, up to
+    ATTEMPTS times, with urllib3's backoff or the server's Retry-After.
+    """
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            client = get_api_client(module=module)
+            break
+        except CoreException as error:
+            raise ApiError("cannot connect to the Kubernetes API: %s" % error)
+        except HTTPError as error:
+            # Only a missing discovery cache makes kubernetes.core send requests here.
+            if attempt == ATTEMPTS:
+                raise ApiError("cannot connect to the Kubernetes API: %s" % connection_problem(error))
+            delay = None
+        except (DynamicApiError, ApiException) as error:
+            if error.status not in RETRY_STATUSES or attempt == ATTEMPTS:
+                raise ApiError("cannot discover the Kubernetes API: %s" % _answer(error), error.status)
+            delay = _retry_after(error)
+        (sleep or time.sleep)(BACKOFF_FACTOR * 2 ** attempt if delay is None else delay)
     _retrying(client.client.client)
     return client
 
@@ -326,6 +348,23 @@ class ObjectApi(object):
             if error.status == 404:
                 return None
             raise
+
+    def find(self, api_version, kind, namespace=None, name=None, label_selectors=None):
+        """The objects of a kind: the one named (none when it does not exist), or those matching
+        every selector; none while their namespace does not exist."""
+        ref = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name or "", "namespace": namespace}}
+        if name:
+            found = self.read(ref)
+            return [found] if found is not None else []
+        selector = ",".join(label_selectors or [])
+        try:
+            listed = self._call("list", ref, self._client.get, self._resource(ref), namespace=namespace,
+                                label_selector=selector or None)
+        except ApiError as error:
+            if error.status == 404:
+                return []
+            raise
+        return listed.get("items") or []
 
     def create(self, obj):
         return self._call("create", obj, self._client.create, self._resource(obj), obj, namespace=obj["metadata"].get("namespace"))

@@ -22,6 +22,7 @@ from ansible_collections.streams.kafka.plugins.module_utils.readiness import (
     Gate,
     GateStuck,
     list_pods,
+    pod_signature,
     member_state,
     probeable,
     stuck_pods,
@@ -148,6 +149,8 @@ class DeploymentGate(Gate):
                            "updated": status.get("updatedReplicas") or 0, "ready": status.get("readyReplicas") or 0,
                            "available": status.get("availableReplicas") or 0}
         pods = self._pods()
+        if not self.ask_due((summary, pod_signature(pods))):
+            return self.last
         reads = dict((pod["metadata"]["name"], self.read_pod(pod["metadata"]["name"])) for pod in pods if probeable(pod))
         entries = dict((pod["metadata"]["name"], self._entry(pod, reads.get(pod["metadata"]["name"]))) for pod in pods)
         if not pods:

@@ -23,6 +23,8 @@ description:
     namespace that does not exist yet are reported as created.
   - Secret values never appear in the result or the diff. Still set C(no_log) on tasks that pass
     Secrets, so the module arguments stay out of logs.
+  - With O(validate), every object is first validated strictly against the Kubernetes (and
+    CRD) schemas; an invalid object fails the task before any request is sent.
   - Requests answered 429, 500, 502, 503 or 504, and connections that could not be opened, are
     retried (five attempts in all, with backoff, honouring C(Retry-After) up to 10 seconds). A
     create answered 409 AlreadyExists (a retried create the server had already stored, or an
@@ -37,6 +39,27 @@ options:
     description: Seconds each API request may take.
     type: int
     default: 120
+  validate:
+    description:
+      - Validate every object first, exactly as M(streams.kafka.manifest_validate) does, and
+        fail before the first API request when any object is invalid, naming every problem.
+      - Saves the roles a module run per component. Omit it to apply without validating.
+    type: dict
+    suboptions:
+      kubernetes_versions:
+        description: Kubernetes versions (C(MAJOR.MINOR)) whose schemas each object must pass.
+        type: list
+        elements: str
+        default: ["1.27", "1.37"]
+      crd_paths:
+        description: CRD files, or directories of them, for objects Kubernetes itself does not define.
+        type: list
+        elements: path
+        default: []
+      required_labels:
+        description: Labels (name and value) every object must carry.
+        type: dict
+        default: {}
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 attributes:
@@ -54,6 +77,14 @@ EXAMPLES = r"""
 - name: Apply the ZooKeeper objects
   streams.kafka.manifest_apply:
     manifests: "{{ zookeeper_manifests }}"
+
+- name: Validate the Kafka objects against the schemas of Kubernetes 1.27 and 1.37, then apply them
+  streams.kafka.manifest_apply:
+    manifests: "{{ kafka_manifests }}"
+    validate:
+      kubernetes_versions: ["1.27", "1.37"]
+      required_labels:
+        app.kubernetes.io/part-of: streams
 
 - name: Apply with an explicit context (or set module_defaults group/streams.kafka.k8s)
   streams.kafka.manifest_apply:
@@ -83,6 +114,11 @@ objects:
       description: V(created), V(patched) or V(unchanged).
       type: str
       sample: unchanged
+problems:
+  description: With O(validate), what is wrong with the objects, when the task failed for it.
+  returned: failure
+  type: list
+  elements: str
 diff:
   description: The changed parts of each created or patched object (with C(--diff)).
   returned: changed
@@ -90,15 +126,43 @@ diff:
   elements: dict
 """
 
-from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, manifest_apply
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, manifest_apply, manifest_schema
+
+
+def validate(module):
+    """Fails the module when an object is invalid; nothing has been sent yet."""
+    options = module.params["validate"]
+    for name, present in (("kubernetes-validate", manifest_schema.HAS_KUBERNETES_VALIDATE),
+                          ("jsonschema", manifest_schema.HAS_JSONSCHEMA),
+                          ("PyYAML", manifest_schema.HAS_YAML)):
+        if not present:
+            module.fail_json(msg=missing_required_lib(name))
+    try:
+        crds = manifest_schema.load_crd_schemas(options["crd_paths"])
+        manifest_schema.validate_manifests(module.params["manifests"], options["kubernetes_versions"], crds,
+                                           options["required_labels"])
+    except manifest_schema.ManifestError as error:
+        module.fail_json(msg=str(error), problems=error.problems)
+    except (IOError, OSError, ValueError) as error:
+        module.fail_json(msg="cannot read the CRD schemas: %s" % error, exception=traceback.format_exc())
 
 
 def main():
     module = k8s_api.k8s_module(
         dict(manifests=dict(type="list", elements="dict", required=True),
-             request_timeout=dict(type="int", default=120)),
+             request_timeout=dict(type="int", default=120),
+             validate=dict(type="dict", options=dict(
+                 kubernetes_versions=dict(type="list", elements="str", default=["1.27", "1.37"]),
+                 crd_paths=dict(type="list", elements="path", default=[]),
+                 required_labels=dict(type="dict", default={})))),
         supports_check_mode=True,
     )
+    if module.params["validate"] is not None:
+        validate(module)
     try:
         result = manifest_apply.apply_all(k8s_api.ObjectApi(module, module.params["request_timeout"]), module.params["manifests"], module.check_mode)
     except k8s_api.ApiError as error:

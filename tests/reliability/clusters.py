@@ -14,7 +14,6 @@ NS = "kafka"
 CLUSTER = "dev"
 # The requests of our modules (k8s_api sets it); kubernetes.core's own modules (the preflight's
 # namespace lookup, the status report's reads) send the kubernetes client's default, and do not retry.
-OUR_USER_AGENT = r"^streams\.kafka "
 KAFKA_APPLY = "streams.kafka.common : Apply the objects of kafka"
 # Fields the server sets, which differ between two clusters given the same objects.
 SERVER_META = ("uid", "resourceVersion", "creationTimestamp", "managedFields")
@@ -141,7 +140,7 @@ class ApiScenario:
 
     def run(self):
         for name, options in FAULTS.items():
-            self.targets[name].sim.add_random_faults(user_agent=OUR_USER_AGENT, **options)
+            self.targets[name].sim.add_random_faults(**options)
         self.targets[LOST].sim.stop_after(lambda entry: entry["write"] and is_kafka(entry))
         self.runs.append(run_site(self.tmp_path, self.targets.values()))
         self._record(0, self.targets)

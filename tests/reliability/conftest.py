@@ -9,7 +9,8 @@ from tests.reliability.clusters import ApiScenario
 
 HERE = pathlib.Path(__file__).resolve().parent
 # test module -> category in the summary
-CATEGORIES = {"test_bad_inputs": "bad-input", "test_api_faults": "api-faults", "test_api_loss": "api-loss"}
+CATEGORIES = {"test_bad_inputs": "bad-input", "test_api_faults": "api-faults", "test_api_loss": "api-loss",
+              "test_pod_faults": "pod-faults", "test_zookeeper_leader_loss": "zookeeper-leader-loss"}
 
 
 @pytest.fixture(scope="session", name="api_scenario")

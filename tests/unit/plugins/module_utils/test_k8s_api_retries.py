@@ -215,3 +215,25 @@ def test_the_proxy_pattern_matches_what_urllib3_sees():
     assert k8s_api.POD_PROXY.match("https://api.example:6443/k8s/clusters/c-1/api/v1/namespaces/k/pods/p/proxy?x=1")
     assert not k8s_api.POD_PROXY.match("/api/v1/namespaces/kafka/pods?labelSelector=proxy")
     assert not k8s_api.POD_PROXY.match("/api/v1/namespaces/kafka/configmaps/proxy")
+
+
+def test_discovery_while_the_client_is_made_is_retried(kubesim, kubeconfig, monkeypatch):
+    # A new server: kubernetes.core asks /version and /apis while it makes the client.
+    slept = []
+    monkeypatch.setattr(k8s_api.time, "sleep", slept.append)
+    kubesim.add_fault(method="GET", path_regex=r"^/version$", status=503, times=2)
+    kubesim.add_fault(method="GET", path_regex=r"^/apis$", status=429, times=1, retry_after=3)
+    api = object_api(kubeconfig)
+    assert api.read(config_map("absent")) is None
+    assert slept == [0.5, 1.0, 3.0]
+    assert [r["status"] for r in kubesim.requests if r["path"] in ("/version", "/apis")][:5] == [503, 503, 200, 429, 200]
+
+
+def test_discovery_refused_for_good_is_not_retried(kubesim, kubeconfig, monkeypatch):
+    slept = []
+    monkeypatch.setattr(k8s_api.time, "sleep", slept.append)
+    kubesim.add_fault(method="GET", path_regex=r"^/version$", status=403)
+    with pytest.raises(k8s_api.ApiError) as raised:
+        object_api(kubeconfig)
+    assert raised.value.status == 403 and "cannot discover the Kubernetes API" in str(raised.value)
+    assert slept == []

@@ -305,14 +305,36 @@ def gate(api, clock, stuck_grace=60):
     return zookeeper.EnsembleGate(api, NS, 3, zookeeper.selector_for("dev"), NAMES, stuck_grace=stuck_grace, clock=clock)
 
 
-def test_wait_passes_as_soon_as_ready_with_backoff_capped_at_one_second():
+def test_wait_looks_every_quarter_second_and_passes_at_the_first_look_after_ready():
     electing = {(n, zookeeper.MNTR_PATH): error_json("mntr") for n in NAMES}
     steps = [([pod(n, ready=False) for n in NAMES], electing)] * 6 + [([pod(n) for n in NAMES], healthy(leader=0))]
     clock = Clock()
     report, waited = gate(ScriptedApi(steps), clock).wait(30, sleep=clock.sleep)
     assert report["ready"] and report["leader"] == "dev-zookeeper-0"
-    assert clock.sleeps == [0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
-    assert waited == pytest.approx(4.4)
+    assert clock.sleeps == [0.25] * 6
+    assert waited == pytest.approx(1.5)
+
+
+def test_wait_asks_the_members_again_only_when_the_pods_change_or_with_backoff():
+    electing = {(n, zookeeper.MNTR_PATH): error_json("mntr") for n in NAMES}
+    unready = [pod(n, ready=False) for n in NAMES]
+    # 16 looks at unchanged pods (0 to 3.75 s), then the pods become Ready at 4.0 s.
+    api = ScriptedApi([(unready, electing)] * 16 + [([pod(n) for n in NAMES], healthy(leader=0))])
+    clock = Clock()
+    asked_at = []
+    proxy_get = api.proxy_get
+
+    def recording(namespace, name, port, path):
+        asked_at.append(clock.now)
+        return proxy_get(namespace, name, port, path)
+
+    api.proxy_get = recording
+    report, waited = gate(api, clock).wait(30, sleep=clock.sleep)
+    assert report["ready"] and waited == pytest.approx(4.0)
+    # Unchanged pods: asked at 0, 0.25, 0.75, 1.75 and 3.75 s (0.25 s doubling to 2 s); the
+    # look that sees them Ready asks at once.
+    assert sorted(set(asked_at)) == pytest.approx([0.0, 0.25, 0.75, 1.75, 3.75, 4.0])
+    assert api.step == 16
 
 
 def test_wait_times_out_with_the_last_reason():
@@ -348,13 +370,13 @@ def test_a_pod_that_recovers_restarts_its_grace():
     running = [pod(NAMES[0], ready=False)] + [pod(n) for n in NAMES[1:]]
     answers = healthy(leader=1, synced=1)
     answers[("dev-zookeeper-0", zookeeper.MNTR_PATH)] = error_json("mntr")
-    # stuck for 0.2 + 0.4 + 0.8 = 1.4 s, running for a while, then stuck again for good
+    # stuck for 0.5 s (looks at 0, 0.25, 0.5), running for 0.75 s, then stuck again for good
     steps = [(crashing, answers)] * 3 + [(running, answers)] * 3 + [(crashing, answers)]
     clock = Clock()
     with pytest.raises(zookeeper.EnsembleStuck):
         gate(ScriptedApi(steps), clock, stuck_grace=2).wait(300, sleep=clock.sleep)
-    # the second stuck spell starts at 0.2+0.4+0.8+1+1+1 = 4.4 s and must last 2 s on its own
-    assert clock.now >= 6.4
+    # the second stuck spell starts at 1.5 s and must last 2 s on its own
+    assert clock.now == pytest.approx(3.5)
 
 
 def test_transient_api_errors_are_waited_out():

@@ -1,0 +1,109 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: streams.kafka contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: object_info
+short_description: Read Kubernetes objects, retrying the API's transient errors
+version_added: 0.1.0
+author: streams.kafka maintainers (@streams-kafka)
+description:
+  - Reads one object by name, or the objects of a kind matching label selectors, like
+    M(kubernetes.core.k8s_info), through kubernetes.core's client and auth options.
+  - Unlike M(kubernetes.core.k8s_info), a 429, 500, 502, 503 or 504 answer or a connection that
+    cannot be opened is retried (5 attempts, honouring C(Retry-After) up to 10 s), as every
+    other module of this collection does, so a preflight or status read does not fail a run
+    on a transient API error.
+  - The roles read with it before their first write (preflight) and in C(playbooks/status.yml).
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  api_version:
+    description: The C(apiVersion) of the objects, for example C(v1) or C(apps/v1).
+    type: str
+    required: true
+  kind:
+    description: The C(kind) of the objects, for example C(Secret) or C(StatefulSet).
+    type: str
+    required: true
+  namespace:
+    description: The namespace of namespaced objects; omit for cluster-scoped ones.
+    type: str
+  name:
+    description: The object's name. Without it, every object of the kind in O(namespace) that matches O(label_selectors).
+    type: str
+  label_selectors:
+    description: Label selectors (C(key=value), C(key!=value), C(key)); an object must match all.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, in check mode as otherwise.
+  diff_mode:
+    support: none
+    description: Reads only.
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Read the Kafka StatefulSet, if it exists
+  streams.kafka.object_info:
+    api_version: apps/v1
+    kind: StatefulSet
+    namespace: kafka
+    name: prod-east-kafka
+  register: live
+
+- name: Read the Deployments of one cluster
+  streams.kafka.object_info:
+    api_version: apps/v1
+    kind: Deployment
+    namespace: kafka
+    label_selectors:
+      - app.kubernetes.io/instance=prod-east
+      - app.kubernetes.io/managed-by=streams.kafka
+  register: deployments
+"""
+
+RETURN = r"""
+resources:
+  description: The objects found (none when the named object, or its namespace, does not exist).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - apiVersion: apps/v1
+      kind: StatefulSet
+      metadata: {name: prod-east-kafka, namespace: kafka}
+"""
+
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
+
+
+def main():
+    module = k8s_api.k8s_module(dict(
+        api_version=dict(type="str", required=True),
+        kind=dict(type="str", required=True),
+        namespace=dict(type="str"),
+        name=dict(type="str"),
+        label_selectors=dict(type="list", elements="str", default=[]),
+    ), supports_check_mode=True)
+    params = module.params
+    try:
+        resources = k8s_api.ObjectApi(module).find(params["api_version"], params["kind"], params["namespace"],
+                                                   params["name"], params["label_selectors"])
+    except k8s_api.ApiError as error:
+        module.fail_json(msg=str(error), status=error.status)
+    module.exit_json(changed=False, resources=resources)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""object_info against kubesim: what it finds, and that it rides out transient API errors."""
+
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.streams.kafka.plugins.modules import object_info
+
+NS = "kafka"
+
+
+def run(capsys, **args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exited:
+            object_info.main()
+    result = json.loads(capsys.readouterr().out)
+    result["_rc"] = exited.value.code
+    return result
+
+
+@pytest.fixture(name="objects")
+def objects_fixture(kubesim):
+    kubesim.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    for name, instance in (("a", "prod"), ("b", "prod"), ("c", "dev")):
+        kubesim.create({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": name, "namespace": NS, "labels": {"app.kubernetes.io/instance": instance}},
+                        "data": {"k": name}})
+    return kubesim
+
+
+def names(result):
+    return sorted(item["metadata"]["name"] for item in result["resources"])
+
+
+def test_reads_one_object_by_name_and_none_when_missing(objects, kubeconfig, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    found = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS, name="b")
+    assert found["_rc"] == 0 and names(found) == ["b"] and found["resources"][0]["data"] == {"k": "b"}
+    assert not found["changed"]
+    missing = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS, name="zzz")
+    assert missing["_rc"] == 0 and missing["resources"] == []
+    namespace = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="Namespace", name=NS)
+    assert names(namespace) == [NS]
+
+
+def test_lists_by_every_selector(objects, kubeconfig, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    prod = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS,
+               label_selectors=["app.kubernetes.io/instance=prod"])
+    assert names(prod) == ["a", "b"]
+    everything = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS)
+    assert names(everything) == ["a", "b", "c"]
+    elsewhere = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace="nowhere")
+    assert elsewhere["_rc"] == 0 and elsewhere["resources"] == []
+
+
+def test_retries_transient_errors(objects, kubeconfig, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    objects.add_fault(method="GET", path_regex=r"/configmaps/a$", status=503, times=2, retry_after=0)
+    objects.add_fault(method="GET", path_regex=r"/configmaps$", status=429, times=1, retry_after=0)
+    one = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS, name="a")
+    assert one["_rc"] == 0 and names(one) == ["a"]
+    listed = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS)
+    assert listed["_rc"] == 0 and names(listed) == ["a", "b", "c"]
+    assert sum(1 for r in objects.requests if r["fault"] is not None) == 3
+
+
+def test_a_lasting_error_fails_with_the_servers_answer(objects, kubeconfig, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    objects.add_fault(method="GET", path_regex=r"/secrets/s$", status=403)
+    result = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="Secret", namespace=NS, name="s")
+    assert result["_rc"] == 1 and result["failed"]
+    assert "403" in result["msg"] and result["status"] == 403, result
