@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins packaging<24, which pytest cannot share: its own environment (requirements-checkov.txt).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 COLLECTION_LINK := $(VENV)/collections/ansible_collections/streams/kafka
 SANITY_ROOT := build/sanity/ansible_collections/streams/kafka
 INVENTORY ?= inventories/local
@@ -17,7 +20,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
 export ANSIBLE_FORCE_COLOR ?= 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv run test lint sanity unit integration test-reliability molecule bench bench-roll zookeeper-package prometheus-package changelog ee-context clean
+.PHONY: help venv checkov-venv run test lint sanity unit integration test-reliability molecule bench bench-roll zookeeper-package prometheus-package changelog ee-context clean
 
 help:
 	@echo "make run    deploy with playbooks/site.yml -i $(INVENTORY) (local inventory: write manifests to build/manifests)"
@@ -32,6 +35,13 @@ venv: $(STAMP) $(COLLECTION_LINK)
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 # ansible-playbook finds this checkout as streams.kafka through the link.
@@ -81,7 +91,8 @@ sanity: venv
 	cd $(SANITY_ROOT) && git init -q && git add -A && \
 		ansible-test sanity --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') --local --color no
 
-unit: venv
+# tests/unit/test_checkov.py runs checkov from $(CHECKOV_VENV) on the rendered default deployment.
+unit: venv checkov-venv
 	python -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: venv zookeeper-package

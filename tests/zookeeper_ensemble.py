@@ -12,7 +12,11 @@ Every member gets its own loopback IP (127.0.0.11, 127.0.0.12, ... by default;
 on Linux the whole of 127.0.0.0/8 is routed to ``lo``), so the ports stay
 exactly as rendered.
 
-Standard library only. Linux only (loopback aliases, PR_SET_PDEATHSIG).
+Standard library only, but for ``Ensemble(..., tls=True)``, which needs ``cryptography``: it
+keeps the rendered TLS settings (quorum TLS, the secure client port) and points their keystore
+and truststore at certificates it makes for the test (a CA, and one certificate per member naming
+its pod DNS name and its loopback IP, in ZooKeeper's PEM keystore form: key and certificate in one
+file). Linux only (loopback aliases, PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -57,6 +61,13 @@ import zipfile
 ZOOKEEPER_JAR = pathlib.Path("/usr/share/java/zookeeper.jar")
 EXTRA_JARS = (
     pathlib.Path("/usr/share/java/servlet-api.jar"),
+    # netty-codec and netty-resolver (libnetty-java): the manifest lists netty-handler and
+    # netty-transport but not these, which they need; without them a member's TLS server side
+    # (the quorum listener with sslQuorum, the secure client port) dies with
+    # NoClassDefFoundError: io/netty/handler/codec/ByteToMessageDecoder, swallowed by ZooKeeper.
+    pathlib.Path("/usr/share/java/netty-codec.jar"),
+    pathlib.Path("/usr/share/java/netty-resolver.jar"),
+    pathlib.Path("/usr/share/java/netty-transport-native-unix-common.jar"),
     pathlib.Path("/usr/share/java/slf4j-log4j12.jar"),
     pathlib.Path("/usr/share/java/log4j-1.2.jar"),
 )
@@ -281,6 +292,7 @@ class _Member:
         self.proc: subprocess.Popen | None = None
         self.stdout_path = self.log_dir / "zookeeper.out"
         self.log_offset = 0  # chars of zookeeper.log written before the current run
+        self.keystore: pathlib.Path | None = None  # tls=True: key and certificate, PEM
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -289,8 +301,10 @@ class _Member:
 class Ensemble:
     """A real ZooKeeper ensemble on loopback, built from a rendered zoo.cfg."""
 
-    def __init__(self, zoo_cfg_text: str, workdir: pathlib.Path, hosts: dict[str, str] | None = None):
+    def __init__(self, zoo_cfg_text: str, workdir: pathlib.Path, hosts: dict[str, str] | None = None,
+                 tls: bool = False):
         self.workdir = pathlib.Path(workdir).resolve()
+        self.tls = tls
         self.source = parse_properties(zoo_cfg_text)
         self.dropped: dict[str, str] = {}  # key -> reason
         self.last_cmd: list[str] | None = None
@@ -325,6 +339,8 @@ class Ensemble:
             self._members[sid] = _Member(sid, ip, self.workdir / f"zk{sid}")
 
         self._metrics_provider_ok = self._metrics_provider_available()
+        if tls:
+            self._make_certificates()
         for m in self._members.values():
             self._prepare(m)
 
@@ -346,7 +362,48 @@ class Ensemble:
         except (KeyError, OSError, zipfile.BadZipFile):
             return False
 
+    # -- TLS (tls=True) -------------------------------------------------
+
+    def _make_certificates(self) -> None:
+        """A CA, each member's keystore (key + certificate, PEM) and a client certificate."""
+        from tests.tls_certs import CertificateAuthority
+
+        self.tls_dir = self.workdir / "tls"
+        self.tls_dir.mkdir(parents=True, exist_ok=True)
+        self.ca = CertificateAuthority("zookeeper-test-ca")
+        self.ca_path = self.tls_dir / "ca.crt"
+        self.ca_path.write_bytes(self.ca.cert_pem)
+        for sid, member in self._members.items():
+            key_pem, cert_pem = self.ca.issue("member-%d" % sid, dns=[self._servers[sid].host], ips=[member.ip])
+            member.keystore = self.tls_dir / ("member-%d.pem" % sid)
+            member.keystore.write_bytes(key_pem + cert_pem)
+        self.client_key_pem, self.client_cert_pem = self.ca.issue("test-client")
+        (self.tls_dir / "client.key").write_bytes(self.client_key_pem)
+        (self.tls_dir / "client.crt").write_bytes(self.client_cert_pem)
+
+    def _tls_overrides(self, m: _Member) -> dict[str, str]:
+        out = {}
+        for key in self.source:
+            if key in ("ssl.keyStore.location", "ssl.quorum.keyStore.location"):
+                out[key] = str(m.keystore)
+            elif key in ("ssl.trustStore.location", "ssl.quorum.trustStore.location"):
+                out[key] = str(self.ca_path)
+        if "secureClientPort" in self.source:
+            out["secureClientPortAddress"] = m.ip
+        return out
+
+    def client_ssl_context(self):
+        """An ssl.SSLContext that trusts the test CA and presents the test client certificate."""
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cafile=str(self.ca_path))
+        context.load_cert_chain(str(self.tls_dir / "client.crt"), str(self.tls_dir / "client.key"))
+        return context
+
     def _drop_reason(self, key: str) -> str | None:
+        if self.tls and (key in _TLS_KEYS or key.startswith("ssl.")) and key not in ("admin.forceHttps", "admin.portUnification"):
+            return None
         if key in _TLS_KEYS or key.startswith("ssl."):
             return _TLS_REASON
         if key.startswith("quorum.auth."):
@@ -383,6 +440,8 @@ class Ensemble:
         if "clientPort" in self.source:
             # ZooKeeper rejects clientPortAddress without clientPort.
             overrides["clientPortAddress"] = m.ip
+        if self.tls:
+            overrides.update(self._tls_overrides(m))
 
         written = set()
         dropped_here = []
@@ -451,6 +510,8 @@ class Ensemble:
         ports.add(self.admin_port)
         if "clientPort" in self.source:
             ports.add(int(self.source["clientPort"]))
+        if self.tls and "secureClientPort" in self.source:
+            ports.add(int(self.source["secureClientPort"]))
         for port in sorted(ports):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
                 # Java sets SO_REUSEADDR too, so TIME_WAIT leftovers are fine.

@@ -31,20 +31,49 @@ def _get(host_vars, key):
         raise AnsibleFilterError("kafka_client needs the variables of an inventory host (hostvars[name]), got %r" % type(host_vars))
 
 
-def plain_listener_port(host, listeners):
-    """(port, problem) of the Kafka host's first internal listener without TLS (kafka_listeners)."""
+# TLS: the cluster CA's certificate Secret (roles/common/tasks/tls.yml), which the components mount
+# here (their own cluster's) or at CA_MOUNT-<cluster> (another host's, MirrorMaker 2's sources).
+CA_SECRET_SUFFIX = "-cluster-ca-cert"
+CA_MOUNT = "/opt/streams/cluster-ca"
+# Mutual TLS (authentication: tls on the listener): the component's own identity, from the Secret
+# <cluster>-<component>-user, mounted here; no key is ever in a ConfigMap.
+IDENTITY_MOUNT = "/opt/streams/certs"
+DIRECTORY_PROVIDER = "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
+
+
+def client_listener(host, listeners):
+    """(listener, problem): the Kafka host's listener the components use (kafka_listeners).
+
+    The first internal TLS listener with the brokers' certificate from the cluster CA (no
+    cert_secret, so the cluster CA is all a client needs to trust), else the first internal
+    listener without TLS. The listener is a dict with name, port and tls."""
     if not listeners:
-        return PLAIN_PORT, None
+        return {"name": "plain", "port": PLAIN_PORT, "tls": False, "authentication": "none"}, None
     try:
-        plain = [listener for listener in listeners
-                 if hasattr(listener, "get") and listener.get("type", "internal") == "internal" and not listener.get("tls")]
-        if plain:
-            return int(plain[0].get("port", PLAIN_PORT)), None
+        internal = [listener for listener in listeners
+                    if hasattr(listener, "get") and listener.get("type", "internal") == "internal"]
+        # The components authenticate with a certificate (authentication: tls) or not at all: a
+        # SCRAM listener is not theirs, and one without authentication comes first.
+        tls = sorted([listener for listener in internal if listener.get("tls") and not listener.get("cert_secret")
+                      and listener.get("authentication", "none") in ("none", "tls")],
+                     key=lambda listener: listener.get("authentication", "none") != "none")
+        plain = [listener for listener in internal if not listener.get("tls")]
+        chosen = (tls + plain)[:1]
+        if chosen:
+            return {"name": chosen[0].get("name"), "port": int(chosen[0].get("port", PLAIN_PORT)), "tls": bool(chosen[0].get("tls")),
+                    "authentication": chosen[0].get("authentication", "none")}, None
     except (TypeError, ValueError):
         pass
-    return PLAIN_PORT, ("kafka_listeners of host %s has no internal listener without TLS (type: internal, tls: false), "
-                        "which Connect, MirrorMaker 2, the Bridge and the Exporter connect to; add one such as "
-                        "{name: plain, port: 9092, type: internal, tls: false}, or set streams_kafka_bootstrap" % host)
+    return None, ("kafka_listeners of host %s has no internal listener Connect, MirrorMaker 2, the Bridge and the Exporter "
+                  "can connect to: one with tls: true and no cert_secret (the brokers' certificate from the cluster CA), "
+                  "or one without TLS. Add one such as {name: tls, port: 9093, type: internal, tls: true}, or set "
+                  "streams_kafka_bootstrap" % host)
+
+
+def plain_listener_port(host, listeners):
+    """(port, problem) of the listener client_listener() picks (kept for callers of the old name)."""
+    listener, problem = client_listener(host, listeners)
+    return (listener["port"] if listener else PLAIN_PORT), problem
 
 
 def kafka_client(kafka_host_vars, client_host_vars=None):
@@ -62,11 +91,13 @@ def kafka_client(kafka_host_vars, client_host_vars=None):
     if not cluster_name:
         raise AnsibleFilterError("kafka_client: the host variables carry neither streams_cluster_name nor inventory_hostname")
     problem = None
+    listener = None
     internal = _get(kafka_host_vars, "streams_kafka_bootstrap")
     same_cluster = client_host_vars is None or all(
         _get(kafka_host_vars, key) == _get(client_host_vars, key) for key in CONNECTION_KEYS)
     if not internal:
-        port, listener_problem = plain_listener_port(host, _get(kafka_host_vars, "kafka_listeners"))
+        listener, listener_problem = client_listener(host, _get(kafka_host_vars, "kafka_listeners"))
+        port = listener["port"] if listener else PLAIN_PORT
         internal = "%s%s.%s.svc:%d" % (cluster_name, BOOTSTRAP_SERVICE_SUFFIX, namespace, port)
         if same_cluster:
             problem = listener_problem
@@ -82,6 +113,28 @@ def kafka_client(kafka_host_vars, client_host_vars=None):
                 "in the host_vars of %s to the address its Kafka is reached at from outside its cluster "
                 "(host:port of its external listener)." % (host, client, internal, host))
     properties = {"security.protocol": "PLAINTEXT"}
+    # TLS on the internal listener: trust the cluster CA, mounted from <cluster>-cluster-ca-cert.
+    tls = bool(same_cluster and listener and listener["tls"])
+    ca_secret = ca_path = None
+    if tls:
+        own = client_host_vars is None or _get(client_host_vars, "inventory_hostname") == host
+        ca_secret = cluster_name + CA_SECRET_SUFFIX
+        ca_path = CA_MOUNT if own else "%s-%s" % (CA_MOUNT, cluster_name)
+        properties.update({"security.protocol": "SSL", "ssl.truststore.type": "PEM",
+                           "ssl.truststore.location": ca_path + "/ca.crt"})
+        if listener.get("authentication") == "tls":
+            # Mutual TLS: the component's own certificate from the clients CA (<cluster>-<component>-user,
+            # mounted at IDENTITY_MOUNT), read from the files by Kafka's DirectoryConfigProvider.
+            properties.update({"config.providers": "directory", "config.providers.directory.class": DIRECTORY_PROVIDER,
+                               "ssl.keystore.type": "PEM",
+                               "ssl.keystore.certificate.chain": "${directory:%s:tls.crt}" % IDENTITY_MOUNT,
+                               "ssl.keystore.key": "${directory:%s:tls.key}" % IDENTITY_MOUNT})
+        client_namespace = namespace if own else (_get(client_host_vars, "streams_namespace") or DEFAULT_NAMESPACE)
+        if client_namespace != namespace and not problem:
+            problem = ("the Kafka listener of host %s uses TLS, and its CA certificate (Secret %s in namespace %s) cannot "
+                       "be mounted in namespace %s, where %s runs. Deploy both in one namespace, or set "
+                       "streams_kafka_bootstrap and streams_kafka_client_properties of %s for a listener the clients "
+                       "can reach" % (host, ca_secret, namespace, client_namespace, _get(client_host_vars, "inventory_hostname"), host))
     extra = _get(kafka_host_vars, "streams_kafka_client_properties") or {}
     if not hasattr(extra, "items"):
         raise AnsibleFilterError("streams_kafka_client_properties of host %s must be a dict of Kafka client properties" % host)
@@ -93,7 +146,10 @@ def kafka_client(kafka_host_vars, client_host_vars=None):
     if bootstrap:
         properties["bootstrap.servers"] = bootstrap
     return {"host": host, "cluster_name": cluster_name, "namespace": namespace, "same_cluster": same_cluster,
-            "bootstrap_servers": bootstrap, "properties": properties, "problem": problem}
+            "bootstrap_servers": bootstrap, "properties": properties, "problem": problem,
+            "listener": listener, "tls": tls, "ca_secret": ca_secret, "ca_path": ca_path,
+            # mutual TLS: mount the component's <cluster>-<component>-user Secret at identity_path
+            "identity_path": IDENTITY_MOUNT if tls and listener.get("authentication") == "tls" else None}
 
 
 class FilterModule(object):

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 REPLICATION = "replication"
@@ -33,7 +34,10 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9
 # Advertised hosts may also be IPv4 addresses or upper-case names.
 HOST = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$")
 
-COMMON_FIELDS = ("name", "port", "type", "tls", "cert_secret")
+# Client authentication per listener: none, mutual TLS (certificates from the clients CA), or
+# SCRAM-SHA-512 (which the role accepts over TLS only: a password over plaintext is refused).
+AUTHENTICATIONS = ("none", "tls", "scram-sha-512")
+COMMON_FIELDS = ("name", "port", "type", "tls", "cert_secret", "authentication", "network_policy_peers")
 TYPE_FIELDS = {
     "internal": (),
     "route": ("bootstrap_host", "host_template", "annotations", "brokers"),
@@ -210,6 +214,119 @@ def _check_external(where, listener, kind, cluster_name, replicas, out):
     return node_ports
 
 
+def _check_authentication(index, listener, tls, out):
+    """The listener's `authentication`: a known method, and one its TLS setting carries."""
+    authentication = listener.get("authentication", "none")
+    name = listener.get("name")
+    where = "kafka_listeners[%d].authentication=%s%s" % (
+        index, _fmt(authentication), " (listener %s)" % name if isinstance(name, str) and name else "")
+    if authentication not in AUTHENTICATIONS:
+        out.append("%s is not valid: use one of %s" % (where, ", ".join(AUTHENTICATIONS)))
+    elif authentication == "tls" and not tls:
+        out.append("%s is not valid with tls: false: mutual TLS authenticates clients by the certificate they "
+                   "present in the TLS handshake; set tls: true on the listener, or authentication: none" % where)
+    elif authentication == "scram-sha-512" and not tls:
+        out.append("%s is not valid with tls: false: the role refuses SCRAM over a plaintext listener "
+                   "(SASL_PLAINTEXT), where the whole session, and what a password unlocks, can be read and "
+                   "changed on the network; set tls: true (SASL_SSL)" % where)
+
+
+PEER_FIELDS = ("podSelector", "namespaceSelector", "ipBlock")
+SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+PEER_EXAMPLE = "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: apps}}}"
+
+
+def selector_problems(where, selector):
+    """What is wrong with a Kubernetes LabelSelector (matchLabels / matchExpressions)."""
+    if not isinstance(selector, dict):
+        return ["%s must be a label selector such as {matchLabels: {app: orders}}, got %s" % (where, _fmt(selector))]
+    out = []
+    unknown = sorted(set(selector) - {"matchLabels", "matchExpressions"})
+    if unknown:
+        out.append("%s has %s; a label selector has matchLabels and matchExpressions" % (where, ", ".join(unknown)))
+    labels = selector.get("matchLabels", {})
+    if not isinstance(labels, dict) or not all(_is_text(k) and isinstance(v, str) for k, v in labels.items()):
+        out.append("%s matchLabels=%s is not valid: use a dict of label names to string values" % (where, _fmt(labels)))
+    expressions = selector.get("matchExpressions", [])
+    if not isinstance(expressions, list):
+        return out + ["%s matchExpressions must be a list, got %s" % (where, _fmt(expressions))]
+    for position, expression in enumerate(expressions):
+        label = "%s matchExpressions[%d]" % (where, position)
+        if not isinstance(expression, dict) or not _is_text(expression.get("key")):
+            out.append("%s=%s is not valid: use {key: ..., operator: In, values: [...]}" % (label, _fmt(expression)))
+            continue
+        operator, values = expression.get("operator"), expression.get("values")
+        if operator not in SELECTOR_OPERATORS:
+            out.append("%s operator=%s is not valid: use one of %s" % (label, _fmt(operator), ", ".join(SELECTOR_OPERATORS)))
+        elif operator in ("In", "NotIn") and (not isinstance(values, list) or not values
+                                              or not all(isinstance(v, str) for v in values)):
+            out.append("%s operator %s needs values, a non-empty list of strings, got %s" % (label, operator, _fmt(values)))
+        elif operator in ("Exists", "DoesNotExist") and values:
+            out.append("%s operator %s takes no values, got %s" % (label, operator, _fmt(values)))
+    return out
+
+
+def _cidr_problem(where, value):
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except (TypeError, ValueError):
+        return "%s=%s is not a CIDR such as 10.0.0.0/16 or 2001:db8::/64" % (where, _fmt(value))
+    if "/" not in value:
+        return "%s=%s needs a prefix length, such as %s/32" % (where, _fmt(value), value)
+    return None
+
+
+def peer_problems(where, peers):
+    """What is wrong with a list of NetworkPolicyPeers (networking.k8s.io/v1), one message each."""
+    if not isinstance(peers, list):
+        return ["%s must be a list of NetworkPolicyPeers such as [%s], got %s" % (where, PEER_EXAMPLE, _fmt(peers))]
+    out = []
+    for position, peer in enumerate(peers):
+        label = "%s[%d]" % (where, position)
+        if not isinstance(peer, dict) or not peer:
+            out.append("%s=%s is not valid: a peer is a dict with podSelector, namespaceSelector (both: pods "
+                       "matching both) or ipBlock, such as %s" % (label, _fmt(peer), PEER_EXAMPLE))
+            continue
+        unknown = sorted(set(peer) - set(PEER_FIELDS))
+        if unknown:
+            out.append("%s has %s; a peer has %s" % (label, ", ".join(unknown), ", ".join(PEER_FIELDS)))
+        if "ipBlock" in peer and ("podSelector" in peer or "namespaceSelector" in peer):
+            out.append("%s combines ipBlock with a selector; Kubernetes allows ipBlock alone in a peer: "
+                       "use two peers" % label)
+        for field in ("podSelector", "namespaceSelector"):
+            if field in peer:
+                out.extend(selector_problems("%s.%s" % (label, field), peer[field]))
+        if "ipBlock" in peer:
+            block = peer["ipBlock"]
+            if not isinstance(block, dict) or "cidr" not in block or set(block) - {"cidr", "except"}:
+                out.append("%s.ipBlock=%s is not valid: use {cidr: 10.0.0.0/16, except: [10.0.1.0/24]}" % (label, _fmt(block)))
+                continue
+            problem = _cidr_problem("%s.ipBlock.cidr" % label, block["cidr"])
+            if problem:
+                out.append(problem)
+                continue
+            network = ipaddress.ip_network(block["cidr"], strict=False)
+            excepts = block.get("except", [])
+            if not isinstance(excepts, list):
+                out.append("%s.ipBlock.except must be a list of CIDRs, got %s" % (label, _fmt(excepts)))
+                continue
+            for index, value in enumerate(excepts):
+                problem = _cidr_problem("%s.ipBlock.except[%d]" % (label, index), value)
+                if problem:
+                    out.append(problem)
+                elif (ipaddress.ip_network(value, strict=False).version != network.version
+                      or not ipaddress.ip_network(value, strict=False).subnet_of(network)):
+                    out.append("%s.ipBlock.except[%d]=%s is not inside cidr %s" % (label, index, _fmt(value), block["cidr"]))
+    return out
+
+
+def security_protocol(tls, authentication):
+    """Kafka's security protocol of a listener (listener.security.protocol.map)."""
+    if authentication == "scram-sha-512":
+        return "SASL_SSL" if tls else "SASL_PLAINTEXT"
+    return "SSL" if tls else "PLAINTEXT"
+
+
 def problems(listeners, cluster_name, replicas):
     """Everything wrong with `kafka_listeners`, one message per problem; [] when it is valid."""
     if not isinstance(listeners, list):
@@ -256,11 +373,15 @@ def problems(listeners, cluster_name, replicas):
                        "picks it by the TLS server name (SNI), so plain Kafka connections cannot pass"
                        % (where, kind, "OpenShift router" if kind == "route" else "ingress controller"))
         secret = listener.get("cert_secret")
-        if tls and (not _is_text(secret) or not DNS_SUBDOMAIN.match(secret)):
-            out.append("%s has tls: true but cert_secret=%s: name the Secret (type kubernetes.io/tls, an "
-                       "unencrypted PKCS#8 key) that holds the listener's certificate and key" % (where, _fmt(secret)))
+        if tls and secret is not None and (not _is_text(secret) or not DNS_SUBDOMAIN.match(secret)):
+            out.append("%s cert_secret=%s is not valid: name the Secret (type kubernetes.io/tls, an unencrypted "
+                       "PKCS#8 key) that holds the listener's certificate and key, or leave cert_secret out for "
+                       "the brokers' certificate from the cluster CA" % (where, _fmt(secret)))
         elif not tls and secret is not None:
             out.append("%s sets cert_secret but not tls: true" % where)
+        _check_authentication(index, listener, tls, out)
+        if "network_policy_peers" in listener:
+            out.extend(peer_problems("%s network_policy_peers" % where, listener["network_policy_peers"]))
         if kind in EXTERNAL_TYPES:
             for node_port in _check_external(where, listener, kind, cluster_name, replicas, out):
                 node_ports.setdefault(node_port, []).append(name)
@@ -305,8 +426,10 @@ def normalize(listeners, cluster_name, namespace, replicas):
     sts = statefulset_name(cluster_name)
     headless = "%s-brokers" % sts
     out = []
-    for listener in [{"name": REPLICATION, "port": REPLICATION_PORT, "type": "internal", "tls": False}] + list(listeners):
+    # The replication listener always uses TLS, with mutual authentication on the cluster CA.
+    for listener in [{"name": REPLICATION, "port": REPLICATION_PORT, "type": "internal", "tls": True}] + list(listeners):
         name, kind, tls = listener["name"], listener["type"], bool(listener.get("tls", False))
+        authentication = listener.get("authentication", "none")
         entry = {
             "name": name,
             "config_name": name.upper(),
@@ -314,10 +437,14 @@ def normalize(listeners, cluster_name, namespace, replicas):
             "port_name": "tcp-%s" % name,
             "type": kind,
             "tls": tls,
-            "protocol": "SSL" if tls else "PLAINTEXT",
+            "protocol": security_protocol(tls, authentication),
+            "authentication": authentication,
             "replication": name == REPLICATION,
             "external": kind in EXTERNAL_TYPES,
-            "cert_secret": listener.get("cert_secret"),
+            # None with tls: the brokers' certificate <cluster>-kafka-brokers, from the cluster CA.
+            "cert_secret": listener.get("cert_secret") or None,
+            # None: the NetworkPolicy's default for the listener type (docs/security.md#network-policies).
+            "network_policy_peers": listener.get("network_policy_peers"),
             "service_type": SERVICE_TYPES.get(kind),
             "annotations": dict(listener.get("annotations") or {}),
             "ingress_class": listener.get("ingress_class", "nginx"),

@@ -8,6 +8,8 @@ proxy -> AdminServer JSON. The tests FAIL (not skip) when ZooKeeper is missing: 
 installs it.
 """
 
+import socket
+import ssl
 import subprocess
 
 import pytest
@@ -40,7 +42,9 @@ def rendered_fixture(tmp_path_factory):
 @pytest.fixture(name="ensemble")
 def ensemble_fixture(rendered, tmp_path):
     require_zookeeper()
-    with Ensemble(rendered["ConfigMap"]["data"]["zoo.cfg"], tmp_path / "zk") as ens:
+    # tls=True: the members run the rendered quorum and client TLS, with test certificates
+    # (pod DNS name and loopback IP) in place of the mounted Secret.
+    with Ensemble(rendered["ConfigMap"]["data"]["zoo.cfg"], tmp_path / "zk", tls=True) as ens:
         ens.start(timeout=30)
         yield ens
 
@@ -167,8 +171,46 @@ def test_rendered_zoo_cfg_is_what_the_members_run(rendered, ensemble):
     rendered_cfg = rendered["ConfigMap"]["data"]["zoo.cfg"]
     assert ensemble.dropped == {}
     running = ensemble.render_member_config(1)
+    # the keystore and truststore paths point at the test's certificates instead of the pod's Secret
+    moved = ("ssl.keyStore.location=", "ssl.trustStore.location=", "ssl.quorum.keyStore.location=", "ssl.quorum.trustStore.location=")
     for line in rendered_cfg.splitlines():
-        if line and not line.startswith("#") and not line.startswith(("server.", "dataDir=", "quorumListenOnAllIPs=")):
+        if line and not line.startswith("#") and not line.startswith(("server.", "dataDir=", "quorumListenOnAllIPs=") + moved):
             assert line in running.splitlines(), line
+    assert "sslQuorum=true" in running.splitlines() and "secureClientPort=2181" in running.splitlines()
     # every server.N line made it into the quorum
     assert ensemble.mntr(ensemble.wait_for_leader(timeout=30))["quorum_size"] == 3
+
+
+def four_letter_word(ip, word, context=None):
+    """Send a four-letter word to the client port, over TLS when a context is given; the answer or None."""
+    try:
+        with socket.create_connection((ip, 2181), timeout=5) as raw:
+            conn = context.wrap_socket(raw, server_hostname=ip) if context else raw
+            conn.sendall(word.encode())
+            answer = b""
+            while True:
+                chunk = conn.recv(1024)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer.decode()
+    except (OSError, ssl.SSLError):
+        return None
+
+
+def test_the_client_port_speaks_tls_only_and_wants_a_certificate(rendered, ensemble):
+    """The rendered zoo.cfg serves clients on 2181 over TLS only (no plain clientPort), and only
+    clients with a certificate of the CA; the quorum formed over TLS (sslQuorum) to get here."""
+    assert "clientPort" not in zookeeper_cfg_keys(rendered)
+    leader = ensemble.wait_for_leader(timeout=30, synced_followers=2)
+    ip = ensemble.ip(leader)
+    assert four_letter_word(ip, "ruok", ensemble.client_ssl_context()) == "imok"
+    assert four_letter_word(ip, "ruok") in (None, "")
+    anonymous = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    anonymous.load_verify_locations(cafile=str(ensemble.ca_path))
+    assert four_letter_word(ip, "ruok", anonymous) in (None, "")
+
+
+def zookeeper_cfg_keys(rendered):
+    return [line.split("=", 1)[0] for line in rendered["ConfigMap"]["data"]["zoo.cfg"].splitlines()
+            if line and not line.startswith("#")]

@@ -112,7 +112,8 @@ REFUSED = {
                     ["kafka_listeners[1] (external) is of type route, which needs tls: true"]),
     "plain-ingress": ({"kafka_listeners": [PLAIN, dict(INGRESS, tls=False, cert_secret=None)]},
                       ["kafka_listeners[1] (external) is of type ingress, which needs tls: true"]),
-    "tls-without-secret": ({"kafka_listeners": [dict(TLS, cert_secret=None)]}, ["has tls: true but cert_secret=None"]),
+    "tls-bad-secret": ({"kafka_listeners": [dict(TLS, cert_secret="Not_A_Name")]},
+                       ["cert_secret='Not_A_Name' is not valid", "leave cert_secret out for the brokers' certificate"]),
     "lb-without-address": ({"kafka_listeners": [PLAIN, {"name": "lb", "port": 9094, "type": "loadbalancer"}]},
                            ["kafka_listeners[1] (lb) has no advertised address for broker 0"]),
     "kafka-4": ({"streams_kafka_version": "4.0.0"},
@@ -231,7 +232,8 @@ def test_objects_pass_strict_schema_validation(rendered, host):
 
 
 def names(rendered, host):
-    return sorted("%s/%s" % (o["kind"], o["metadata"]["name"]) for o in manifests(rendered, host))
+    # The NetworkPolicy: tests/unit/roles/test_network_policies.py
+    return sorted("%s/%s" % (o["kind"], o["metadata"]["name"]) for o in manifests(rendered, host) if o["kind"] != "NetworkPolicy")
 
 
 def test_object_set_per_listener_type_storage_and_rack(rendered):
@@ -280,22 +282,32 @@ def test_config_hash_is_the_hash_of_the_configmap_data(rendered):
 def test_server_properties(rendered):
     dev = server_properties(rendered, "dev")
     assert dev["listeners"] == "REPLICATION://0.0.0.0:9091,PLAIN://0.0.0.0:9092"
-    assert dev["listener.security.protocol.map"] == "REPLICATION:PLAINTEXT,PLAIN:PLAINTEXT"
+    assert dev["listener.security.protocol.map"] == "REPLICATION:SSL,PLAIN:PLAINTEXT"
     assert dev["inter.broker.listener.name"] == "REPLICATION"
     assert dev["log.dirs"] == "/var/lib/kafka/data-0/kafka-log"
     assert dev["inter.broker.protocol.version"] == "3.9"
     assert (dev["default.replication.factor"], dev["min.insync.replicas"]) == ("3", "2")
     assert (dev["offsets.topic.replication.factor"], dev["transaction.state.log.replication.factor"],
             dev["transaction.state.log.min.isr"]) == ("3", "3", "2")
-    assert "broker.id" not in dev and "advertised.listeners" not in dev and "config.providers" not in dev
+    assert "broker.id" not in dev and "advertised.listeners" not in dev
+    # replication: mutual TLS on the brokers' certificate from the cluster CA; ZooKeeper over TLS
+    assert dev["config.providers"] == "directory"
+    assert dev["listener.name.replication.ssl.keystore.certificate.chain"] == "${directory:/opt/streams/certs:tls.crt}"
+    assert dev["listener.name.replication.ssl.keystore.key"] == "${directory:/opt/streams/certs:tls.key}"
+    assert dev["listener.name.replication.ssl.client.auth"] == "required"
+    assert dev["listener.name.replication.ssl.truststore.location"] == "/opt/streams/certs/ca.crt"
+    assert (dev["zookeeper.ssl.client.enable"], dev["zookeeper.clientCnxnSocket"]) == ("true", "org.apache.zookeeper.ClientCnxnSocketNetty")
+    assert (dev["zookeeper.ssl.keystore.type"], dev["zookeeper.ssl.truststore.location"]) == ("PEM", "/opt/streams/certs/ca.crt")
     solo = server_properties(rendered, "solo")
     assert (solo["default.replication.factor"], solo["min.insync.replicas"], solo["offsets.topic.replication.factor"]) == ("1", "1", "1")
     extzk = server_properties(rendered, "extzk")
     assert (extzk["default.replication.factor"], extzk["min.insync.replicas"]) == ("2", "1")
     assert extzk["zookeeper.connect"] == "zk-a.example.com:2181,zk-b.example.com:2181/teams/payments"
+    # an ensemble of someone else's: its TLS is not known, so none is configured
+    assert not [key for key in extzk if key.startswith("zookeeper.ssl")]
     prod = server_properties(rendered, "prod")
     assert prod["listeners"] == "REPLICATION://0.0.0.0:9091,PLAIN://0.0.0.0:9092,TLS://0.0.0.0:9093,EXTERNAL://0.0.0.0:9094"
-    assert prod["listener.security.protocol.map"] == "REPLICATION:PLAINTEXT,PLAIN:PLAINTEXT,TLS:SSL,EXTERNAL:SSL"
+    assert prod["listener.security.protocol.map"] == "REPLICATION:SSL,PLAIN:PLAINTEXT,TLS:SSL,EXTERNAL:SSL"
     assert prod["log.dirs"] == "/var/lib/kafka/data-0/kafka-log,/var/lib/kafka/data-1/kafka-log"
     assert prod["inter.broker.protocol.version"] == "3.8"
     assert (prod["num.partitions"], prod["auto.create.topics.enable"], prod["log.retention.hours"]) == ("12", "false", "72")
@@ -309,10 +321,13 @@ def test_server_properties(rendered):
 
 def run_start_script(script, tmp_path, hostname, env=None, rack=None):
     """Run the container command with the image's paths moved under tmp_path; returns (process, properties)."""
-    config, libs, init, runtime = (tmp_path / d for d in ("config", "libs", "init", "tmp"))
-    for directory in (libs, init, runtime):
+    config, libs, init, runtime, certs = (tmp_path / d for d in ("config", "libs", "init", "tmp", "certs"))
+    for directory in (libs, init, runtime, certs):
         directory.mkdir(exist_ok=True)
+    for name in ("tls.key", "tls.crt"):
+        (certs / name).write_text(name + "\n")
     local = (script.replace("/opt/kafka/custom-config", str(config)).replace("/opt/kafka/libs", str(libs))
+             .replace("/opt/streams/certs", str(certs))
              .replace("/opt/kafka/init", str(init)).replace("/tmp/kafka", str(runtime / "kafka"))
              .replace("exec /opt/kafka/bin/kafka-server-start.sh", 'echo "$KAFKA_OPTS"; echo start'))
     written = runtime / "kafka" / "server.properties"
@@ -346,6 +361,10 @@ def test_broker_id_and_advertised_listeners_come_from_the_pod_ordinal(rendered, 
             "REPLICATION://dev-kafka-{0}.dev-kafka-brokers.kafka.svc:9091,PLAIN://dev-kafka-{0}.dev-kafka-brokers.kafka.svc:9092"
             .format(ordinal))
         assert props["zookeeper.connect"].endswith("/dev") and "broker.rack" not in props
+        # ZooKeeper's TLS client reads one PEM file with the key and the certificate, the user's only
+        keystore = tmp_path / "tmp" / "kafka-tls" / "zookeeper-keystore.pem"
+        assert keystore.read_text() == "tls.key\ntls.crt\n" and oct(keystore.stat().st_mode & 0o777) == "0o600"
+        assert props["zookeeper.ssl.keystore.location"] == "/tmp/kafka-tls/zookeeper-keystore.pem"
         assert proc.stdout.splitlines()[-1] == "start %s/tmp/kafka/server.properties" % tmp_path
         assert proc.stdout.splitlines()[0].endswith(
             "-javaagent:%s/libs/jmx_prometheus_javaagent-1.0.1.jar=9404:%s/config/metrics-config.yml" % (tmp_path, tmp_path))
@@ -537,7 +556,15 @@ def test_tls_listeners_mount_their_secret_where_server_properties_reads_it(rende
         assert mounts["certificates-%s" % name]["readOnly"]
         assert props["listener.name.%s.ssl.keystore.certificate.chain" % name] == "${directory:%s:tls.crt}" % path
         assert props["listener.name.%s.ssl.keystore.key" % name] == "${directory:%s:tls.key}" % path
-    assert not [v for v in statefulset(rendered, "dev")["spec"]["template"]["spec"]["volumes"] if "secret" in v]
+    # the brokers' certificate from the cluster CA, for every host: replication, ZooKeeper and TLS
+    # listeners without a cert_secret read it from /opt/streams/certs
+    for host in ("dev", "prod"):
+        pod_spec = statefulset(rendered, host)["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod_spec["volumes"] if "secret" in v}
+        assert secrets["certificates"] == host + "-kafka-brokers", secrets
+        mounts = {m["name"]: m for m in pod_spec["containers"][0]["volumeMounts"]}
+        assert mounts["certificates"]["mountPath"] == "/opt/streams/certs" and mounts["certificates"]["readOnly"]
+    assert set(secrets) == {"certificates", "certificates-tls", "certificates-external"}
 
 
 def test_storage(rendered):

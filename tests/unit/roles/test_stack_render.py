@@ -70,6 +70,11 @@ VALID = {
                           {"name": "tls", "port": 9093, "type": "internal", "tls": True},
                           {"name": "plain", "port": 9095, "type": "internal", "tls": False}]},
     "all-four": {"test_components": ["connect", "mirrormaker", "bridge", "exporter"], "mirrormaker_sources": ["mm-east"]},
+    # every component over TLS: the host's internal listener has TLS with the brokers' certificate,
+    # and MirrorMaker 2's source, in the same namespace, too
+    "tls-all": {"test_components": ["connect", "mirrormaker", "bridge", "exporter"], "mirrormaker_sources": ["tls-src"],
+                "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]},
+    "tls-src": {"test_components": [], "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]},
 }
 
 # host -> (variables, [fragments the one failure message must contain])
@@ -94,8 +99,10 @@ REFUSED = {
                     ["connect_connectors names a more than once"]),
     "connect-converter": ({"test_components": ["connect"], "connect_key_converter": "Json Converter"},
                           ["connect_key_converter='Json Converter' is not valid", "fully qualified name"]),
-    "connect-tls-only": ({"test_components": ["connect"], "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]},
-                         ["kafka_listeners of host connect-tls-only has no internal listener without TLS"]),
+    # a TLS listener with a certificate of the user's own is not one the cluster CA lets clients trust
+    "connect-tls-only": ({"test_components": ["connect"], "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal",
+                                                                               "tls": True, "cert_secret": "my-cert"}]},
+                         ["kafka_listeners of host connect-tls-only has no internal listener Connect, MirrorMaker 2"]),
     "mm-none": ({"test_components": ["mirrormaker"]}, ["mirrormaker_sources is empty"]),
     "mm-unknown": ({"test_components": ["mirrormaker"], "mirrormaker_sources": ["nowhere"]},
                    ["mirrormaker_sources entry 'nowhere' is not valid", "inventory hosts other than mm-unknown"]),
@@ -152,7 +159,8 @@ def objects(rendered, host, component):
 
 
 def names(rendered, host, component):
-    return sorted("%s/%s" % (o["kind"], o["metadata"]["name"]) for o in manifests(rendered, host, component))
+    # The NetworkPolicy every component has: tests/unit/roles/test_network_policies.py
+    return sorted("%s/%s" % (o["kind"], o["metadata"]["name"]) for o in manifests(rendered, host, component) if o["kind"] != "NetworkPolicy")
 
 
 def deployment(rendered, host, component):
@@ -475,8 +483,10 @@ def test_exporter_objects_and_command_line(rendered):
                          "--offset.show-all", "--verbosity=0"]
     assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     prod = container(rendered, "exporter-prod", "exporter")["args"]
-    # the port of the first plain internal listener of kafka_listeners
-    assert prod[0] == "--kafka.server=exporter-prod-kafka-bootstrap.kafka.svc:9095"
+    # the port of the first internal TLS listener with the brokers' certificate, trusting the cluster CA
+    assert prod[0] == "--kafka.server=exporter-prod-kafka-bootstrap.kafka.svc:9093"
+    assert prod[-3:] == ["--tls.enabled", "--tls.ca-file=/opt/streams/cluster-ca/ca.crt", "--tls.insecure-skip-tls-verify=false"]
+    assert not [arg for arg in container(rendered, "exporter-dev", "exporter")["args"] if arg.startswith("--tls")]
     assert "--topic.exclude=__.*" in prod and "--group.filter=billing-.*" in prod and "--offset.show-all" not in prod
     monitor = objects(rendered, "exporter-dev", "exporter")["ServiceMonitor"]
     assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
@@ -487,3 +497,33 @@ def test_all_four_in_one_host_write_their_numbered_files(rendered):
     tmp, _run = rendered
     written = sorted(p.name for p in (tmp / "out" / "all-four").glob("*.yaml"))
     assert written == ["00-namespace.yaml", "30-connect.yaml", "40-mirrormaker.yaml", "50-bridge.yaml", "60-exporter.yaml"]
+
+
+def test_components_on_a_tls_listener_trust_the_mounted_cluster_ca(rendered):
+    """With a TLS internal listener every component says SSL, trusts the PEM cluster CA, and mounts
+    <cluster>-cluster-ca-cert where its properties (or flags) read it."""
+    def mounted(host, component):
+        pod = deployment(rendered, host, component)["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        return {m["mountPath"]: secrets[m["name"]] for m in pod["containers"][0]["volumeMounts"] if m["name"] in secrets}
+
+    connect = worker_properties(rendered, "tls-all", "connect")
+    for prefix in ("", "producer.", "consumer.", "admin."):
+        assert connect[prefix + "security.protocol"] == "SSL"
+        assert connect[prefix + "ssl.truststore.type"] == "PEM"
+        assert connect[prefix + "ssl.truststore.location"] == "/opt/streams/cluster-ca/ca.crt"
+    assert connect["bootstrap.servers"] == "tls-all-kafka-bootstrap.kafka.svc:9093"
+    assert mounted("tls-all", "connect") == {"/opt/streams/cluster-ca": "tls-all-cluster-ca-cert"}
+    # MirrorMaker 2: its own cluster's CA and the source's, each where the connectors read it
+    assert mounted("tls-all", "mirrormaker") == {"/opt/streams/cluster-ca": "tls-all-cluster-ca-cert",
+                                                 "/opt/streams/cluster-ca-tls-src": "tls-src-cluster-ca-cert"}
+    source = mm2_connectors(rendered, "tls-all")["tls-src-to-tls-all.MirrorSourceConnector"]
+    assert source["source.cluster.ssl.truststore.location"] == "/opt/streams/cluster-ca-tls-src/ca.crt"
+    assert source["target.cluster.ssl.truststore.location"] == "/opt/streams/cluster-ca/ca.crt"
+    bridge = parse_properties(config_maps(rendered, "tls-all", "bridge")["tls-all-bridge-config"]["data"]["application.properties"])
+    assert bridge["kafka.security.protocol"] == "SSL" and bridge["kafka.ssl.truststore.location"] == "/opt/streams/cluster-ca/ca.crt"
+    assert mounted("tls-all", "bridge") == {"/opt/streams/cluster-ca": "tls-all-cluster-ca-cert"}
+    assert "--tls.ca-file=/opt/streams/cluster-ca/ca.crt" in container(rendered, "tls-all", "exporter")["args"]
+    assert mounted("tls-all", "exporter") == {"/opt/streams/cluster-ca": "tls-all-cluster-ca-cert"}
+    # a plain listener: no CA mounted
+    assert mounted("connect-dev", "connect") == {} and mounted("bridge-dev", "bridge") == {}

@@ -154,7 +154,8 @@ def test_objects_pass_strict_schema_validation(rendered, host):
 
 def test_object_set_and_names(rendered):
     def names(host):
-        return sorted("%s/%s" % (o["kind"], o["metadata"]["name"]) for o in manifests(rendered, host))
+        # The NetworkPolicy: tests/unit/roles/test_network_policies.py
+        return sorted("%s/%s" % (o["kind"], o["metadata"]["name"]) for o in manifests(rendered, host) if o["kind"] != "NetworkPolicy")
 
     assert names("dev") == ["ConfigMap/dev-zookeeper-config", "PodDisruptionBudget/dev-zookeeper",
                             "Service/dev-zookeeper-client", "Service/dev-zookeeper-nodes", "StatefulSet/dev-zookeeper"]
@@ -195,7 +196,13 @@ def test_zoo_cfg_lists_every_member_and_owns_its_keys(rendered):
     assert servers == {"server.%d" % (i + 1): "dev-zookeeper-%d.dev-zookeeper-nodes.kafka.svc:2888:3888" % i for i in range(3)}
     assert cfg["quorumListenOnAllIPs"] == "true"
     assert cfg["admin.enableServer"] == "true" and cfg["admin.serverPort"] == "8080"
-    assert cfg["dataDir"] == "/var/lib/zookeeper/data" and cfg["clientPort"] == "2181"
+    # clients over TLS only (Strimzi's port), with a certificate of the cluster CA; the quorum over mutual TLS
+    assert cfg["dataDir"] == "/var/lib/zookeeper/data" and cfg["secureClientPort"] == "2181" and "clientPort" not in cfg
+    assert cfg["serverCnxnFactory"] == "org.apache.zookeeper.server.NettyServerCnxnFactory" and cfg["ssl.clientAuth"] == "need"
+    assert cfg["sslQuorum"] == "true"
+    for prefix in ("ssl.", "ssl.quorum."):
+        assert cfg[prefix + "keyStore.location"] == "/tmp/zookeeper-tls/keystore.pem" and cfg[prefix + "keyStore.type"] == "PEM"
+        assert cfg[prefix + "trustStore.location"] == "/opt/streams/certs/ca.crt" and cfg[prefix + "trustStore.type"] == "PEM"
     assert cfg["standaloneEnabled"] == "false" and cfg["reconfigEnabled"] == "false"
     assert cfg["tickTime"] == "2000" and cfg["initLimit"] == "5" and cfg["syncLimit"] == "2"
     prod = zoo_cfg(rendered, "prod")
@@ -206,23 +213,50 @@ def test_zoo_cfg_lists_every_member_and_owns_its_keys(rendered):
     assert list(zoo_cfg(rendered, "solo")) .count("server.1") == 1 and "server.2" not in zoo_cfg(rendered, "solo")
 
 
-def test_probes_use_only_whitelisted_four_letter_words(rendered):
+def test_probes_ask_the_admin_server_for_whitelisted_commands(rendered):
+    """The client port speaks TLS only, so the probes ask the AdminServer over plain HTTP (8080)."""
     whitelist = set(zoo_cfg(rendered, "dev")["4lw.commands.whitelist"].split(","))
     box = container(rendered, "dev")
     for probe in ("livenessProbe", "readinessProbe"):
         command = box[probe]["exec"]["command"]
         assert command[:2] == ["/bin/bash", "-c"]
-        words = set(re.findall(r"printf (\w{4})", command[2]))
+        words = set(re.findall(r"GET /commands/(\w{4}) ", command[2]))
         assert words and words <= whitelist, (probe, words, whitelist)
-        assert "127.0.0.1/2181" in command[2]
+        assert "127.0.0.1/8080" in command[2] and "2181" not in command[2]
         assert box[probe]["initialDelaySeconds"] == 15 and box[probe]["timeoutSeconds"] == 5
+
+
+def test_members_mount_their_certificate_and_build_the_pem_keystore(rendered, tmp_path):
+    sts = statefulset(rendered, "dev")
+    pod_spec = sts["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod_spec["volumes"]}
+    mounts = {m["name"]: m for m in pod_spec["containers"][0]["volumeMounts"]}
+    assert volumes["certificates"]["secret"]["secretName"] == "dev-zookeeper-nodes"
+    assert mounts["certificates"]["mountPath"] == "/opt/streams/certs" and mounts["certificates"]["readOnly"]
+    # the keystore is the key and the certificate in one file, readable by the user only
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "tls.key").write_text("KEY\n")
+    (certs / "tls.crt").write_text("CERT\n")
+    local = (pod_spec["containers"][0]["command"][2].replace("/var/lib/zookeeper", str(tmp_path))
+             .replace("/opt/streams/certs", str(certs)).replace("/tmp/zookeeper-tls", str(tmp_path / "tls"))
+             .replace("exec /opt/kafka/bin/zookeeper-server-start.sh", "exec echo start"))
+    subprocess.run(["bash", "-ec", local], env={"HOSTNAME": "dev-zookeeper-0", "PATH": "/usr/bin:/bin"}, check=True,
+                   capture_output=True)
+    keystore = tmp_path / "tls" / "keystore.pem"
+    assert keystore.read_text() == "KEY\nCERT\n" and oct(keystore.stat().st_mode & 0o777) == "0o600"
 
 
 def test_myid_comes_from_the_pod_ordinal(rendered, tmp_path):
     script = container(rendered, "dev")["command"]
     assert script[:2] == ["/bin/bash", "-ec"]
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    (certs / "tls.key").write_text("")
+    (certs / "tls.crt").write_text("")
     local = script[2].replace("/var/lib/zookeeper", str(tmp_path)).replace(
-        "exec /opt/kafka/bin/zookeeper-server-start.sh", "exec echo start")
+        "exec /opt/kafka/bin/zookeeper-server-start.sh", "exec echo start").replace(
+        "/opt/streams/certs", str(certs)).replace("/tmp/zookeeper-tls", str(tmp_path / "tls"))
     for hostname, myid in (("dev-zookeeper-0", "1"), ("dev-zookeeper-2", "3"), ("my-long-name-zookeeper-11", "12")):
         out = subprocess.run(["bash", "-ec", local], env={"HOSTNAME": hostname, "PATH": "/usr/bin:/bin"},
                              capture_output=True, text=True, check=True)
@@ -234,7 +268,11 @@ def test_metrics_agent_is_resolved_from_the_glob(rendered, tmp_path):
     script = container(rendered, "prod")["command"][2]
     libs = tmp_path / "libs"
     libs.mkdir()
+    (tmp_path / "certs").mkdir()
+    for name in ("tls.key", "tls.crt"):
+        (tmp_path / "certs" / name).write_text("")
     local = (script.replace("/var/lib/zookeeper", str(tmp_path)).replace("/opt/kafka/libs", str(libs))
+             .replace("/opt/streams/certs", str(tmp_path / "certs")).replace("/tmp/zookeeper-tls", str(tmp_path / "tls"))
              .replace("exec /opt/kafka/bin/zookeeper-server-start.sh", 'echo "$KAFKA_OPTS"; exit 0; #'))
     env = {"HOSTNAME": "prod-zookeeper-1", "PATH": "/usr/bin:/bin", "KAFKA_OPTS": "-XX:+UseG1GC"}
     missing = subprocess.run(["bash", "-ec", local], env=env, capture_output=True, text=True, check=False)

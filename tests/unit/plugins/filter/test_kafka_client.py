@@ -28,12 +28,41 @@ def test_own_cluster_internal_address():
 def test_listener_port_and_override():
     listeners = [{"name": "tls", "port": 9093, "type": "internal", "tls": True},
                  {"name": "plain", "port": 9095, "type": "internal", "tls": False}]
+    # a TLS listener with the brokers' certificate wins over a plain one, wherever it is in the list
     assert kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": listeners})["bootstrap_servers"] == \
+        "dev-kafka-bootstrap.kafka.svc:9093"
+    assert kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": listeners[::-1]})["bootstrap_servers"] == \
+        "dev-kafka-bootstrap.kafka.svc:9093"
+    assert kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": listeners[1:]})["bootstrap_servers"] == \
         "dev-kafka-bootstrap.kafka.svc:9095"
-    only_tls = kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": listeners[:1]})
-    assert only_tls["bootstrap_servers"] is None and "no internal listener without TLS" in only_tls["problem"]
+    # a TLS listener with the user's own certificate is not one the cluster CA lets clients trust
+    own_cert = [dict(listeners[0], cert_secret="my-cert")]
+    only = kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": own_cert})
+    assert only["bootstrap_servers"] is None and "no internal listener" in only["problem"] and "no cert_secret" in only["problem"]
+    assert kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": own_cert + listeners[1:]})["bootstrap_servers"] == \
+        "dev-kafka-bootstrap.kafka.svc:9095"
     assert kc.kafka_client({"inventory_hostname": "dev", "streams_kafka_bootstrap": "kafka.example.com:9092"})["bootstrap_servers"] == \
         "kafka.example.com:9092"
+
+
+def test_a_tls_listener_makes_the_clients_trust_the_cluster_ca():
+    listeners = [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]
+    out = kc.kafka_client({"inventory_hostname": "dev", "kafka_listeners": listeners})
+    assert out["tls"] is True and out["problem"] is None and out["listener"]["name"] == "tls"
+    assert out["properties"] == {"bootstrap.servers": "dev-kafka-bootstrap.kafka.svc:9093", "security.protocol": "SSL",
+                                 "ssl.truststore.type": "PEM", "ssl.truststore.location": "/opt/streams/cluster-ca/ca.crt"}
+    assert out["ca_secret"] == "dev-cluster-ca-cert" and out["ca_path"] == "/opt/streams/cluster-ca"
+    # another host's cluster (MirrorMaker 2's source) in the same namespace: its CA at a path of its own
+    source = {"inventory_hostname": "east", "kafka_listeners": listeners}
+    out = kc.kafka_client(source, {"inventory_hostname": "west"})
+    assert out["ca_secret"] == "east-cluster-ca-cert" and out["ca_path"] == "/opt/streams/cluster-ca-east"
+    assert out["properties"]["ssl.truststore.location"] == "/opt/streams/cluster-ca-east/ca.crt" and out["problem"] is None
+    # ... in another namespace, the CA Secret cannot be mounted: said, not guessed
+    out = kc.kafka_client(dict(source, streams_namespace="east"), {"inventory_hostname": "west"})
+    assert "cannot be mounted in namespace kafka" in out["problem"]
+    # a plain listener: no TLS settings at all
+    plain = kc.kafka_client({"inventory_hostname": "dev"})
+    assert plain["tls"] is False and plain["ca_secret"] is None and "ssl.truststore.location" not in plain["properties"]
 
 
 def test_another_cluster_needs_its_external_address():

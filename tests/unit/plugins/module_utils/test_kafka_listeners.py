@@ -44,7 +44,9 @@ def test_valid_listeners_have_no_problems(listeners):
     ([dict(PLAIN, type="cluster")], ["kafka_listeners[0] (plain) type='cluster' is not a listener type: use one of "
                                      "internal, route, loadbalancer, nodeport, ingress"]),
     ([dict(PLAIN, tls="yes")], ["tls='yes' is not valid: use true or false"]),
-    ([dict(PLAIN, tls=True)], ["has tls: true but cert_secret=None"]),
+    # tls: true without cert_secret is the brokers' certificate from the cluster CA; a bad name is refused
+    ([dict(PLAIN, tls=True, cert_secret="Not_A_Name")], ["cert_secret='Not_A_Name' is not valid",
+                                                         "or leave cert_secret out for the brokers' certificate"]),
     ([dict(PLAIN, cert_secret="x")], ["sets cert_secret but not tls: true"]),
     ([dict(PLAIN, host_template="x-{id}")], ["has host_template, which an internal listener does not use"]),
     ([dict(ROUTE, tls=False, cert_secret=None)], ["kafka_listeners[0] (external) is of type route, which needs tls: true",
@@ -88,9 +90,13 @@ def test_long_cluster_names_are_refused_for_external_listeners():
 def test_normalized_internal_listeners():
     out = util.normalize([PLAIN, dict(PLAIN, name="tls", port=9093, tls=True, cert_secret="c")], "dev", "kafka", 2)
     assert [(l["config_name"], l["port"], l["protocol"], l["port_name"]) for l in out] == [
-        ("REPLICATION", 9091, "PLAINTEXT", "tcp-replication"), ("PLAIN", 9092, "PLAINTEXT", "tcp-plain"),
+        ("REPLICATION", 9091, "SSL", "tcp-replication"), ("PLAIN", 9092, "PLAINTEXT", "tcp-plain"),
         ("TLS", 9093, "SSL", "tcp-tls")]
-    assert out[0]["replication"] and not any(l["replication"] for l in out[1:])
+    # the replication listener is always TLS, on the brokers' certificate (no cert_secret)
+    assert out[0]["replication"] and out[0]["tls"] and out[0]["cert_secret"] is None
+    assert not any(listener["replication"] for listener in out[1:])
+    assert util.normalize([dict(PLAIN, tls=True)], "dev", "kafka", 1)[1]["cert_secret"] is None
+    assert util.problems([dict(PLAIN, tls=True)], "dev", 1) == []
     assert out[2]["brokers"][1]["advertised_host"] == "dev-kafka-1.dev-kafka-brokers.kafka.svc"
     assert out[2]["brokers"][1]["advertised_port"] == 9093
     assert util.advertised_listeners(out) == [
