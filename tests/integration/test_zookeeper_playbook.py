@@ -93,7 +93,9 @@ def test_role_applies_waits_passes_and_then_changes_nothing(kubesim, kubeconfig,
     assert second.report["stats"]["dev"]["changed"] == 0, second.report["stats"]
 
 
-@pytest.mark.parametrize("stuck_grace, timeout, at_most", [(600, 12, 12 + 25), (2, 120, 2 + 25)])
+# at_most: how long the gate may wait before it gives up (its own `waited`; the whole run's
+# wall time depends on the machine's load, the gate's decision does not).
+@pytest.mark.parametrize("stuck_grace, timeout, at_most", [(600, 12, 12 + 5), (2, 120, 2 + 5)])
 def test_crashloop_fails_the_play_naming_the_pod(kubesim, kubeconfig, tmp_path, stuck_grace, timeout, at_most):
     serve_admin(kubesim)
     kubesim.set_pod_behaviour(NS, r"^dev-zookeeper-1$", "crashloop")
@@ -109,12 +111,11 @@ def test_crashloop_fails_the_play_naming_the_pod(kubesim, kubeconfig, tmp_path, 
     gate = run.result_of(GATE)
     assert gate["members"]["dev-zookeeper-1"]["state"] == "pod_not_ready"
     assert gate["members"]["dev-zookeeper-0"]["state"] == "serving"
-    assert gate["waited"] <= timeout + 2
+    assert gate["waited"] < at_most, gate["waited"]
     if stuck_grace < timeout:
         assert "cannot become ready without a change" in msg, msg
     else:
         assert "is not ready after %ds" % timeout in msg, msg
-    assert run.seconds < at_most, run.seconds
 
 
 def test_check_mode_writes_nothing_and_reports_without_failing(kubesim, kubeconfig, tmp_path):

@@ -52,13 +52,31 @@ def is_kafka(entry):
     return "/%s-kafka" % CLUSTER in entry["path"] or (entry["name"] or "").startswith("%s-kafka" % CLUSTER)
 
 
+# Each host generates its own CAs and certificates: their values, and the hash of them on the
+# pod templates (hence the pods' revision), differ from host to host by design.
+RANDOM_ANNOTATIONS = ("streams.kafka/secrets-hash", "kubectl.kubernetes.io/last-applied-configuration")
+
+
+def _without(mapping, keys):
+    return dict((k, v) for k, v in (mapping or {}).items() if k not in keys)
+
+
 def _normalised(obj):
     obj = dict(obj)
     obj.pop("status", None)
+    if obj["kind"] == "Secret":
+        obj["data"] = dict((key, "<generated>") for key in obj.get("data") or {})
+    template = (obj.get("spec") or {}).get("template")
+    if template:
+        template_meta = dict(template.get("metadata") or {})
+        template_meta["annotations"] = _without(template_meta.get("annotations"), RANDOM_ANNOTATIONS)
+        obj["spec"] = dict(obj["spec"], template=dict(template, metadata=template_meta))
     if obj["kind"] == "PersistentVolumeClaim":
         # the bound volume's name comes from the claim's uid
         obj["spec"] = dict((k, v) for k, v in obj["spec"].items() if k != "volumeName")
     meta = dict((k, v) for k, v in obj["metadata"].items() if k not in SERVER_META)
+    meta["annotations"] = _without(meta.get("annotations"), RANDOM_ANNOTATIONS)
+    meta["labels"] = _without(meta.get("labels"), ("controller-revision-hash",))
     if meta.get("ownerReferences"):
         meta["ownerReferences"] = [dict((k, v) for k, v in ref.items() if k != "uid") for ref in meta["ownerReferences"]]
     obj["metadata"] = meta
