@@ -167,7 +167,9 @@ def _client(module, sleep=None):
     `_retrying` can apply: a transient failure there makes a new client the same way, up to
     ATTEMPTS times, with urllib3's backoff or the server's Retry-After.
     """
+    client = None
     for attempt in range(1, ATTEMPTS + 1):
+        delay = None
         try:
             client = get_api_client(module=module)
             break
@@ -177,7 +179,6 @@ def _client(module, sleep=None):
             # Only a missing discovery cache makes kubernetes.core send requests here.
             if attempt == ATTEMPTS:
                 raise ApiError("cannot connect to the Kubernetes API: %s" % connection_problem(error))
-            delay = None
         except (DynamicApiError, ApiException) as error:
             if error.status not in RETRY_STATUSES or attempt == ATTEMPTS:
                 raise ApiError("cannot discover the Kubernetes API: %s" % _answer(error), error.status)

@@ -29,7 +29,8 @@ GROUP = {"resource": {"type": "group", "name": "orders-", "pattern_type": "prefi
 WAIT_TASK = "streams.kafka.kafka : Wait for the users Job to complete"
 
 
-def users(acl=ORDERS_READ, legacy=True):
+def users(acl=None, legacy=True):
+    acl = acl or ORDERS_READ
     declared = [
         {"name": "orders-app", "authentication": "scram-sha-512", "password": PASSWORD, "acls": [acl, GROUP]},
         {"name": "audit", "authentication": "tls", "acls": [ORDERS_READ]},

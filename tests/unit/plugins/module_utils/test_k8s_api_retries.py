@@ -5,6 +5,7 @@ Real requests through kubernetes.core's client to kubesim with injected faults; 
 sleeps are recorded instead of slept.
 """
 
+import tempfile
 import threading
 import time
 import types
@@ -217,8 +218,10 @@ def test_the_proxy_pattern_matches_what_urllib3_sees():
     assert not k8s_api.POD_PROXY.match("/api/v1/namespaces/kafka/configmaps/proxy")
 
 
-def test_discovery_while_the_client_is_made_is_retried(kubesim, kubeconfig, monkeypatch):
-    # A new server: kubernetes.core asks /version and /apis while it makes the client.
+def test_discovery_while_the_client_is_made_is_retried(kubesim, kubeconfig, monkeypatch, tmp_path):
+    # No discovery cache (kubernetes.core keeps it in the temp dir): it asks /version and /apis
+    # while it makes the client.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     slept = []
     monkeypatch.setattr(k8s_api.time, "sleep", slept.append)
     kubesim.add_fault(method="GET", path_regex=r"^/version$", status=503, times=2)
@@ -229,7 +232,8 @@ def test_discovery_while_the_client_is_made_is_retried(kubesim, kubeconfig, monk
     assert [r["status"] for r in kubesim.requests if r["path"] in ("/version", "/apis")][:5] == [503, 503, 200, 429, 200]
 
 
-def test_discovery_refused_for_good_is_not_retried(kubesim, kubeconfig, monkeypatch):
+def test_discovery_refused_for_good_is_not_retried(kubesim, kubeconfig, monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     slept = []
     monkeypatch.setattr(k8s_api.time, "sleep", slept.append)
     kubesim.add_fault(method="GET", path_regex=r"^/version$", status=403)
