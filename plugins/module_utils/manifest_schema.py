@@ -30,6 +30,14 @@ except ImportError:
     HAS_KUBERNETES_VALIDATE = False
 
 
+def missing_library():
+    """The name of a library validation needs that is not installed, or None."""
+    for name, present in (("kubernetes-validate", HAS_KUBERNETES_VALIDATE), ("jsonschema", HAS_JSONSCHEMA), ("PyYAML", HAS_YAML)):
+        if not present:
+            return name
+    return None
+
+
 class ManifestError(Exception):
     """Rendered objects that would not be accepted; `problems` lists each one."""
 
@@ -150,3 +158,10 @@ def validate_manifests(manifests, versions, crd_schemas, required_labels=None):
     if problems:
         raise ManifestError(problems)
     return [object_ref(obj) for obj in manifests]
+
+
+def validate_with_crds(manifests, versions, crd_paths, required_labels=None):
+    """validate_manifests with the CRDs found under `crd_paths` (manifest_validate, and
+    manifest_apply's validate option). Raises ManifestError, or IOError/OSError/ValueError when
+    a CRD cannot be read."""
+    return validate_manifests(manifests, versions, load_crd_schemas(crd_paths), required_labels)

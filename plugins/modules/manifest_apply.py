@@ -136,14 +136,11 @@ from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, mani
 def validate(module):
     """Fails the module when an object is invalid; nothing has been sent yet."""
     options = module.params["validate"]
-    for name, present in (("kubernetes-validate", manifest_schema.HAS_KUBERNETES_VALIDATE),
-                          ("jsonschema", manifest_schema.HAS_JSONSCHEMA),
-                          ("PyYAML", manifest_schema.HAS_YAML)):
-        if not present:
-            module.fail_json(msg=missing_required_lib(name))
+    missing = manifest_schema.missing_library()
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing))
     try:
-        crds = manifest_schema.load_crd_schemas(options["crd_paths"])
-        manifest_schema.validate_manifests(module.params["manifests"], options["kubernetes_versions"], crds,
+        manifest_schema.validate_with_crds(module.params["manifests"], options["kubernetes_versions"], options["crd_paths"],
                                            options["required_labels"])
     except manifest_schema.ManifestError as error:
         module.fail_json(msg=str(error), problems=error.problems)

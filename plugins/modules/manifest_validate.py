@@ -99,15 +99,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    for name, present in (("kubernetes-validate", manifest_schema.HAS_KUBERNETES_VALIDATE),
-                          ("jsonschema", manifest_schema.HAS_JSONSCHEMA),
-                          ("PyYAML", manifest_schema.HAS_YAML)):
-        if not present:
-            module.fail_json(msg=missing_required_lib(name))
+    missing = manifest_schema.missing_library()
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing))
     try:
-        crds = manifest_schema.load_crd_schemas(module.params["crd_paths"])
-        objects = manifest_schema.validate_manifests(
-            module.params["manifests"], module.params["kubernetes_versions"], crds, module.params["required_labels"])
+        objects = manifest_schema.validate_with_crds(
+            module.params["manifests"], module.params["kubernetes_versions"], module.params["crd_paths"],
+            module.params["required_labels"])
     except manifest_schema.ManifestError as error:
         module.fail_json(msg=str(error), problems=error.problems)
     except (IOError, OSError, ValueError) as error:
