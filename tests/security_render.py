@@ -59,9 +59,11 @@ POD_HOSTS = {
                               "acls": [{"resource": {"type": "topic", "name": "orders"}, "operations": ["Read", "Describe"]}]}]},
     "downward": {"streams_namespace": "downward", "kafka_rack_topology_key": "topology.kubernetes.io/zone",
                  "kafka_rack_source": "downward", "zookeeper_enabled": False},
+    # the ACL authorizer: the components mount their client certificates (restricted all the same)
     "ocp": dict(LOCAL_DEV, connect_enabled=False, streams_platform="openshift", streams_cluster_name="ocp", streams_namespace="ocp",
-                bridge_metrics_enabled=True,
-                mirrormaker_sources=["rack"], mirrormaker_metrics_enabled=True, monitoring_enabled=False),
+                bridge_metrics_enabled=True, kafka_authorization="simple",
+                kafka_listeners=[{"name": "mtls", "port": 9094, "type": "internal", "tls": True, "authentication": "tls"}],
+                mirrormaker_sources=["downward"], mirrormaker_metrics_enabled=True, monitoring_enabled=False),
 }
 HOSTS = dict(NETWORK_HOSTS, **POD_HOSTS)
 REFUSED = {"badpeers", "badapi", "badbridge"}

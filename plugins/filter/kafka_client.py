@@ -18,6 +18,8 @@ from ansible.errors import AnsibleFilterError
 # host's role defaults are not in its hostvars, so they are repeated here (a unit test keeps
 # them equal).
 DEFAULT_NAMESPACE = "kafka"
+DEFAULT_AUTHORIZATION = "none"
+DEFAULT_LISTENERS = ({"name": "plain", "port": 9092, "type": "internal", "tls": False},)
 BOOTSTRAP_SERVICE_SUFFIX = "-kafka-bootstrap"
 PLAIN_PORT = 9092
 # Two hosts whose connection settings are equal are taken to be on the same Kubernetes cluster.
@@ -38,36 +40,58 @@ CA_MOUNT = "/opt/streams/cluster-ca"
 # Mutual TLS (authentication: tls on the listener): the component's own identity, from the Secret
 # <cluster>-<component>-user, mounted here; no key is ever in a ConfigMap.
 IDENTITY_MOUNT = "/opt/streams/certs"
+IDENTITY_SECRET_SUFFIX = "-user"
+COMPONENTS = ("connect", "mirrormaker", "bridge", "exporter")
 DIRECTORY_PROVIDER = "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
 
 
-def client_listener(host, listeners):
+def client_listener(host, listeners, authorization=DEFAULT_AUTHORIZATION):
     """(listener, problem): the Kafka host's listener the components use (kafka_listeners).
 
-    The first internal TLS listener with the brokers' certificate from the cluster CA (no
-    cert_secret, so the cluster CA is all a client needs to trust), else the first internal
-    listener without TLS. The listener is a dict with name, port and tls."""
-    if not listeners:
-        return {"name": "plain", "port": PLAIN_PORT, "tls": False, "authentication": "none"}, None
+    Internal TLS listeners with the brokers' certificate from the cluster CA (no cert_secret, so
+    the cluster CA is all a client needs to trust) come first, then internal listeners without
+    TLS. The components authenticate with a certificate (authentication: tls) or not at all: a
+    SCRAM listener is never theirs. With the ACL authorizer (authorization simple) they must
+    authenticate, so only a TLS listener with authentication: tls will do; otherwise one without
+    authentication comes first. The listener is a dict with name, port, tls and authentication."""
+    listeners = listeners or DEFAULT_LISTENERS
+    simple = authorization == "simple"
     try:
         internal = [listener for listener in listeners
                     if hasattr(listener, "get") and listener.get("type", "internal") == "internal"]
-        # The components authenticate with a certificate (authentication: tls) or not at all: a
-        # SCRAM listener is not theirs, and one without authentication comes first.
         tls = sorted([listener for listener in internal if listener.get("tls") and not listener.get("cert_secret")
-                      and listener.get("authentication", "none") in ("none", "tls")],
+                      and listener.get("authentication", "none") in (("tls",) if simple else ("none", "tls"))],
                      key=lambda listener: listener.get("authentication", "none") != "none")
-        plain = [listener for listener in internal if not listener.get("tls")]
+        plain = [] if simple else [listener for listener in internal if not listener.get("tls")]
         chosen = (tls + plain)[:1]
         if chosen:
             return {"name": chosen[0].get("name"), "port": int(chosen[0].get("port", PLAIN_PORT)), "tls": bool(chosen[0].get("tls")),
                     "authentication": chosen[0].get("authentication", "none")}, None
     except (TypeError, ValueError):
         pass
+    if simple:
+        return None, ("kafka_authorization of host %s is simple, so Connect, MirrorMaker 2, the Bridge and the Exporter "
+                      "must authenticate with their client certificates, and kafka_listeners has no internal listener "
+                      "with tls: true, authentication: tls and no cert_secret for them. Add one such as {name: tls, "
+                      "port: 9093, type: internal, tls: true, authentication: tls}, or set streams_kafka_bootstrap" % host)
     return None, ("kafka_listeners of host %s has no internal listener Connect, MirrorMaker 2, the Bridge and the Exporter "
                   "can connect to: one with tls: true and no cert_secret (the brokers' certificate from the cluster CA), "
                   "or one without TLS. Add one such as {name: tls, port: 9093, type: internal, tls: true}, or set "
                   "streams_kafka_bootstrap" % host)
+
+
+def identity(kafka_cluster, client_cluster, component, own):
+    """(secret, path, principal) of a component's client certificate for a Kafka cluster.
+
+    Its own cluster's: Secret <cluster>-<component>-user at IDENTITY_MOUNT. Another cluster's
+    (MirrorMaker 2's sources): Secret <kafka-cluster>-<client-cluster>-<component>-user, issued by
+    that cluster's Kafka role from its clients CA, at IDENTITY_MOUNT-<kafka-cluster>. The
+    principal is User:<client-cluster>-<component> (the certificate's CN) in both."""
+    if own:
+        return ("%s-%s%s" % (kafka_cluster, component, IDENTITY_SECRET_SUFFIX), IDENTITY_MOUNT,
+                "User:%s-%s" % (kafka_cluster, component))
+    return ("%s-%s-%s%s" % (kafka_cluster, client_cluster, component, IDENTITY_SECRET_SUFFIX),
+            "%s-%s" % (IDENTITY_MOUNT, kafka_cluster), "User:%s-%s" % (client_cluster, component))
 
 
 def plain_listener_port(host, listeners):
@@ -76,11 +100,12 @@ def plain_listener_port(host, listeners):
     return (listener["port"] if listener else PLAIN_PORT), problem
 
 
-def kafka_client(kafka_host_vars, client_host_vars=None):
+def kafka_client(kafka_host_vars, client_host_vars=None, component=None):
     """The bootstrap address and client properties for reaching a host's Kafka cluster.
 
     `kafka_host_vars` are the variables of the Kafka host (``hostvars[name]``); `client_host_vars`
-    those of the host whose components connect, when it is another one. Returns host,
+    those of the host whose components connect, when it is another one; `component` (connect,
+    mirrormaker, bridge or exporter) names the client, for its identity. Returns host,
     cluster_name, namespace, same_cluster, bootstrap_servers, properties (Kafka client
     properties: bootstrap.servers, security.protocol and streams_kafka_client_properties) and
     problem (None, or why the address cannot be known).
@@ -96,7 +121,8 @@ def kafka_client(kafka_host_vars, client_host_vars=None):
     same_cluster = client_host_vars is None or all(
         _get(kafka_host_vars, key) == _get(client_host_vars, key) for key in CONNECTION_KEYS)
     if not internal:
-        listener, listener_problem = client_listener(host, _get(kafka_host_vars, "kafka_listeners"))
+        listener, listener_problem = client_listener(host, _get(kafka_host_vars, "kafka_listeners"),
+                                                     _get(kafka_host_vars, "kafka_authorization") or DEFAULT_AUTHORIZATION)
         port = listener["port"] if listener else PLAIN_PORT
         internal = "%s%s.%s.svc:%d" % (cluster_name, BOOTSTRAP_SERVICE_SUFFIX, namespace, port)
         if same_cluster:
@@ -115,20 +141,27 @@ def kafka_client(kafka_host_vars, client_host_vars=None):
     properties = {"security.protocol": "PLAINTEXT"}
     # TLS on the internal listener: trust the cluster CA, mounted from <cluster>-cluster-ca-cert.
     tls = bool(same_cluster and listener and listener["tls"])
-    ca_secret = ca_path = None
+    ca_secret = ca_path = identity_secret = identity_path = principal = None
+    own = client_host_vars is None or _get(client_host_vars, "inventory_hostname") == host
+    if component is not None and component not in COMPONENTS:
+        raise AnsibleFilterError("kafka_client: component must be one of %s, got %r" % (", ".join(COMPONENTS), component))
     if tls:
-        own = client_host_vars is None or _get(client_host_vars, "inventory_hostname") == host
         ca_secret = cluster_name + CA_SECRET_SUFFIX
         ca_path = CA_MOUNT if own else "%s-%s" % (CA_MOUNT, cluster_name)
         properties.update({"security.protocol": "SSL", "ssl.truststore.type": "PEM",
                            "ssl.truststore.location": ca_path + "/ca.crt"})
         if listener.get("authentication") == "tls":
-            # Mutual TLS: the component's own certificate from the clients CA (<cluster>-<component>-user,
-            # mounted at IDENTITY_MOUNT), read from the files by Kafka's DirectoryConfigProvider.
+            # Mutual TLS: the component's own certificate from the clients CA, mounted at
+            # identity_path and read from the files by Kafka's DirectoryConfigProvider.
+            client_cluster = cluster_name if own else (_get(client_host_vars, "streams_cluster_name")
+                                                       or _get(client_host_vars, "inventory_hostname"))
+            identity_secret, identity_path, principal = identity(cluster_name, client_cluster, component or "<component>", own)
+            if component is None:
+                identity_secret = principal = None
             properties.update({"config.providers": "directory", "config.providers.directory.class": DIRECTORY_PROVIDER,
                                "ssl.keystore.type": "PEM",
-                               "ssl.keystore.certificate.chain": "${directory:%s:tls.crt}" % IDENTITY_MOUNT,
-                               "ssl.keystore.key": "${directory:%s:tls.key}" % IDENTITY_MOUNT})
+                               "ssl.keystore.certificate.chain": "${directory:%s:tls.crt}" % identity_path,
+                               "ssl.keystore.key": "${directory:%s:tls.key}" % identity_path})
         client_namespace = namespace if own else (_get(client_host_vars, "streams_namespace") or DEFAULT_NAMESPACE)
         if client_namespace != namespace and not problem:
             problem = ("the Kafka listener of host %s uses TLS, and its CA certificate (Secret %s in namespace %s) cannot "
@@ -148,8 +181,8 @@ def kafka_client(kafka_host_vars, client_host_vars=None):
     return {"host": host, "cluster_name": cluster_name, "namespace": namespace, "same_cluster": same_cluster,
             "bootstrap_servers": bootstrap, "properties": properties, "problem": problem,
             "listener": listener, "tls": tls, "ca_secret": ca_secret, "ca_path": ca_path,
-            # mutual TLS: mount the component's <cluster>-<component>-user Secret at identity_path
-            "identity_path": IDENTITY_MOUNT if tls and listener.get("authentication") == "tls" else None}
+            # mutual TLS: mount identity_secret at identity_path; principal is its certificate's CN
+            "identity_secret": identity_secret, "identity_path": identity_path, "principal": principal}
 
 
 class FilterModule(object):

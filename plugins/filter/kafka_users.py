@@ -19,7 +19,8 @@ def password_file(index):
     return "%s/%d/password" % (PASSWORD_DIR, index)
 
 
-def kafka_users(users, cluster_name, previous=None, zookeeper_connect=None, zookeeper_tls=False, components=None):
+def kafka_users(users, cluster_name, previous=None, zookeeper_connect=None, zookeeper_tls=False, components=None,
+                identities=None):
     """Return {'problems': [...], 'state': {...}, 'scram': [...], 'tls': [...], 'vault': [...], 'script': ...}.
 
     `state` is what the users Job applies (user names, authentication and ACL arguments),
@@ -29,6 +30,8 @@ def kafka_users(users, cluster_name, previous=None, zookeeper_connect=None, zook
     empty when there are problems. The script reads SCRAM user N's password from
     /opt/streams/users/N/password. `components` ({connect: [acl, ...], ...}) are the ACLs of the
     role's own client identities, User:<cluster>-<component>, checked like the users' ACLs.
+    `identities` ([{name, acls}]) are other clusters' components with a certificate from this
+    cluster's clients CA (MirrorMaker 2 reading from it), User:<name>; the role builds them.
     """
     if not cluster_name:
         raise AnsibleFilterError("kafka_users needs the cluster name, got %r" % (cluster_name,))
@@ -39,7 +42,8 @@ def kafka_users(users, cluster_name, previous=None, zookeeper_connect=None, zook
         return {"problems": problems, "state": {"users": {}, "acls": []}, "scram": [], "tls": [], "vault": [], "script": ""}
     # The role's components, with their ACLs: principal User:<cluster>-<component>.
     current = users_util.state(users, [{"name": "%s-%s" % (cluster_name, component), "acls": acls}
-                                       for component, acls in sorted((components or {}).items())])
+                                       for component, acls in sorted((components or {}).items())]
+                               + [{"name": other["name"], "acls": other.get("acls") or []} for other in identities or []])
     scram = [user["name"] for user in users if user["authentication"] == "scram-sha-512"]
     script = ""
     if zookeeper_connect:

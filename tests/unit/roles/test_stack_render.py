@@ -75,6 +75,14 @@ VALID = {
     "tls-all": {"test_components": ["connect", "mirrormaker", "bridge", "exporter"], "mirrormaker_sources": ["tls-src"],
                 "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]},
     "tls-src": {"test_components": [], "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]},
+    # the ACL authorizer: every component authenticates with its client certificate, and MirrorMaker 2
+    # with one its source issued
+    "mtls-all": {"test_components": ["connect", "mirrormaker", "bridge", "exporter"], "mirrormaker_sources": ["mtls-src"],
+                 "kafka_authorization": "simple", "kafka_listeners": [
+                     {"name": "plain", "port": 9092, "type": "internal", "tls": False},
+                     {"name": "mtls", "port": 9094, "type": "internal", "tls": True, "authentication": "tls"}]},
+    "mtls-src": {"test_components": [], "streams_cluster_name": "src", "kafka_authorization": "simple",
+                 "kafka_listeners": [{"name": "mtls", "port": 9094, "type": "internal", "tls": True, "authentication": "tls"}]},
 }
 
 # host -> (variables, [fragments the one failure message must contain])
@@ -127,6 +135,8 @@ REFUSED = {
                         ["bridge_metrics_interval='30 seconds' is not valid", "Prometheus duration"]),
     "bridge-monitor": ({"test_components": ["bridge"], "bridge_metrics_monitor": "prometheus"},
                        ["bridge_metrics_monitor", "podmonitor, servicemonitor"]),
+    "exporter-simple": ({"test_components": ["exporter"], "kafka_authorization": "simple"},
+                        ["kafka_authorization of host exporter-simple is simple", "authentication: tls"]),
     "exporter-tls": ({"test_components": ["exporter"], "streams_kafka_client_properties": {"security.protocol": "SSL"}},
                      ["the Kafka Exporter cannot yet connect with this host's Kafka client settings"]),
     "exporter-brokers": ({"test_components": ["exporter"], "exporter_expected_brokers": 0},
@@ -527,3 +537,35 @@ def test_components_on_a_tls_listener_trust_the_mounted_cluster_ca(rendered):
     assert mounted("tls-all", "exporter") == {"/opt/streams/cluster-ca": "tls-all-cluster-ca-cert"}
     # a plain listener: no CA mounted
     assert mounted("connect-dev", "connect") == {} and mounted("bridge-dev", "bridge") == {}
+
+
+def test_with_the_acl_authorizer_each_component_mounts_and_presents_its_own_certificate(rendered):
+    """kafka_authorization simple: the components take the authentication: tls listener (not the
+    plain one), mount <cluster>-<component>-user at /opt/streams/certs and read it as a PEM keystore;
+    MirrorMaker 2 also mounts the certificate its source issued it, and the exporter takes it as flags."""
+    def mounted(component):
+        pod = deployment(rendered, "mtls-all", component)["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        return {m["mountPath"]: secrets[m["name"]] for m in pod["containers"][0]["volumeMounts"] if m["name"] in secrets}
+
+    ca = {"/opt/streams/cluster-ca": "mtls-all-cluster-ca-cert"}
+    for component in ("connect", "bridge", "exporter"):
+        assert mounted(component) == dict(ca, **{"/opt/streams/certs": "mtls-all-%s-user" % component}), component
+    assert mounted("mirrormaker") == dict(ca, **{"/opt/streams/certs": "mtls-all-mirrormaker-user",
+                                                 "/opt/streams/cluster-ca-src": "src-cluster-ca-cert",
+                                                 "/opt/streams/certs-src": "src-mtls-all-mirrormaker-user"})
+    connect = worker_properties(rendered, "mtls-all", "connect")
+    assert connect["bootstrap.servers"] == "mtls-all-kafka-bootstrap.kafka.svc:9094"
+    assert connect["producer.ssl.keystore.certificate.chain"] == "${directory:/opt/streams/certs:tls.crt}"
+    assert connect["config.providers.directory.class"].endswith("DirectoryConfigProvider")
+    source = mm2_connectors(rendered, "mtls-all")["mtls-src-to-mtls-all.MirrorSourceConnector"]
+    assert source["source.cluster.ssl.keystore.key"] == "${directory:/opt/streams/certs-src:tls.key}"
+    assert source["target.cluster.ssl.keystore.key"] == "${directory:/opt/streams/certs:tls.key}"
+    bridge = parse_properties(config_maps(rendered, "mtls-all", "bridge")["mtls-all-bridge-config"]["data"]["application.properties"])
+    assert bridge["kafka.ssl.keystore.key"] == "${directory:/opt/streams/certs:tls.key}"
+    args = container(rendered, "mtls-all", "exporter")["args"]
+    assert "--tls.cert-file=/opt/streams/certs/tls.crt" in args and "--tls.key-file=/opt/streams/certs/tls.key" in args
+    # no key file is in a ConfigMap
+    for component in ("connect", "mirrormaker", "bridge"):
+        for config_map in config_maps(rendered, "mtls-all", component).values():
+            assert "PRIVATE KEY" not in json.dumps(config_map), component

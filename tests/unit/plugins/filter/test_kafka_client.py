@@ -14,6 +14,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[4]
 def test_defaults_match_the_common_role():
     defaults = yaml.safe_load((ROOT / "roles/common/defaults/main.yml").read_text())
     assert kc.DEFAULT_NAMESPACE == defaults["streams_namespace"]
+    kafka_defaults = yaml.safe_load((ROOT / "roles/kafka/defaults/main.yml").read_text())
+    assert kc.DEFAULT_AUTHORIZATION == kafka_defaults["kafka_authorization"]
+    assert list(kc.DEFAULT_LISTENERS) == kafka_defaults["kafka_listeners"]
 
 
 def test_own_cluster_internal_address():
