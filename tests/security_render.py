@@ -27,6 +27,8 @@ NETWORK_HOSTS = {
     "locked": dict(LOCAL_DEV, streams_cluster_name="locked", streams_namespace="locked", monitoring_enabled=False,
                    streams_network_policy_api_server_peers=[{"ipBlock": {"cidr": "192.168.10.0/24"}}],
                    bridge_network_policy_peers=[{"namespaceSelector": {"matchLabels": {"team": "web"}}}],
+                   # plaintext listeners, so no ACL authorizer (the components could not authenticate)
+                   kafka_authorization="none",
                    kafka_listeners=[
                        {"name": "plain", "port": 9092, "type": "internal", "tls": False},
                        {"name": "apps", "port": 9093, "type": "internal", "tls": False,

@@ -18,8 +18,8 @@ from ansible.errors import AnsibleFilterError
 # host's role defaults are not in its hostvars, so they are repeated here (a unit test keeps
 # them equal).
 DEFAULT_NAMESPACE = "kafka"
-DEFAULT_AUTHORIZATION = "none"
-DEFAULT_LISTENERS = ({"name": "plain", "port": 9092, "type": "internal", "tls": False},)
+DEFAULT_AUTHORIZATION = "simple"
+DEFAULT_LISTENERS = ({"name": "tls", "port": 9093, "type": "internal", "tls": True, "authentication": "tls"},)
 BOOTSTRAP_SERVICE_SUFFIX = "-kafka-bootstrap"
 PLAIN_PORT = 9092
 # Two hosts whose connection settings are equal are taken to be on the same Kubernetes cluster.
@@ -80,6 +80,36 @@ def client_listener(host, listeners, authorization=DEFAULT_AUTHORIZATION):
                   "streams_kafka_bootstrap" % host)
 
 
+def external_listener(host, client, listeners, authorization=DEFAULT_AUTHORIZATION):
+    """(listener, problem): the external listener of a Kafka host that MirrorMaker 2 on another
+    Kubernetes cluster uses, with TLS from the cluster CA (no cert_secret), or None (the host's
+    streams_kafka_client_properties then say how to connect). With the ACL authorizer only one with
+    authentication: tls will do, and its absence is a problem; without, one without authentication
+    comes first."""
+    simple = authorization == "simple"
+    try:
+        candidates = sorted([listener for listener in listeners or DEFAULT_LISTENERS
+                             if hasattr(listener, "get") and listener.get("type", "internal") != "internal"
+                             and listener.get("tls") and not listener.get("cert_secret")
+                             and listener.get("authentication", "none") in (("tls",) if simple else ("none", "tls"))],
+                            key=lambda listener: listener.get("authentication", "none") != "none")
+    except (TypeError, ValueError):
+        candidates = []
+    if candidates:
+        chosen = candidates[0]
+        return {"name": chosen.get("name"), "port": int(chosen.get("port", PLAIN_PORT)), "tls": True,
+                "authentication": chosen.get("authentication", "none")}, None
+    if simple:
+        return None, ("kafka_authorization of host %s is simple, so the MirrorMaker 2 of host %s, on another Kubernetes "
+                      "cluster, must authenticate with the client certificate %s issues it, on an external listener: "
+                      "kafka_listeners of host %s has none with tls: true, authentication: tls and no cert_secret. Add one, "
+                      "such as {name: external, port: 9094, type: route, tls: true, authentication: tls, bootstrap_host: ..., "
+                      "host_template: ...}, and set streams_kafka_external_bootstrap of %s to its bootstrap address; or set "
+                      "streams_kafka_client_properties of %s to the security.protocol and credentials of a listener it can use"
+                      % (host, client, host, host, host, host))
+    return None, None
+
+
 def identity(kafka_cluster, client_cluster, component, own):
     """(secret, path, principal) of a component's client certificate for a Kafka cluster.
 
@@ -131,16 +161,23 @@ def kafka_client(kafka_host_vars, client_host_vars=None, component=None):
         bootstrap = None if problem else internal
     else:
         bootstrap = _get(kafka_host_vars, "streams_kafka_external_bootstrap")
+        client = _get(client_host_vars, "inventory_hostname")
+        listener = None
         if not bootstrap:
-            client = _get(client_host_vars, "inventory_hostname")
             problem = (
                 "host %s runs on another Kubernetes cluster than %s (their streams_kubeconfig, streams_context "
                 "or streams_api_host differ), where %s does not resolve. Set streams_kafka_external_bootstrap "
                 "in the host_vars of %s to the address its Kafka is reached at from outside its cluster "
                 "(host:port of its external listener)." % (host, client, internal, host))
+        elif not _get(kafka_host_vars, "streams_kafka_bootstrap"):
+            listener, problem = external_listener(host, client, _get(kafka_host_vars, "kafka_listeners"),
+                                                  _get(kafka_host_vars, "kafka_authorization") or DEFAULT_AUTHORIZATION)
+            # The host's own client settings (SCRAM on its external listener, say) stand instead.
+            if problem and "security.protocol" in (_get(kafka_host_vars, "streams_kafka_client_properties") or {}):
+                problem = None
     properties = {"security.protocol": "PLAINTEXT"}
     # TLS on the internal listener: trust the cluster CA, mounted from <cluster>-cluster-ca-cert.
-    tls = bool(same_cluster and listener and listener["tls"])
+    tls = bool(listener and listener["tls"])
     ca_secret = ca_path = identity_secret = identity_path = principal = None
     own = client_host_vars is None or _get(client_host_vars, "inventory_hostname") == host
     if component is not None and component not in COMPONENTS:
@@ -162,12 +199,10 @@ def kafka_client(kafka_host_vars, client_host_vars=None, component=None):
                                "ssl.keystore.type": "PEM",
                                "ssl.keystore.certificate.chain": "${directory:%s:tls.crt}" % identity_path,
                                "ssl.keystore.key": "${directory:%s:tls.key}" % identity_path})
-        client_namespace = namespace if own else (_get(client_host_vars, "streams_namespace") or DEFAULT_NAMESPACE)
-        if client_namespace != namespace and not problem:
-            problem = ("the Kafka listener of host %s uses TLS, and its CA certificate (Secret %s in namespace %s) cannot "
-                       "be mounted in namespace %s, where %s runs. Deploy both in one namespace, or set "
-                       "streams_kafka_bootstrap and streams_kafka_client_properties of %s for a listener the clients "
-                       "can reach" % (host, ca_secret, namespace, client_namespace, _get(client_host_vars, "inventory_hostname"), host))
+    # Another namespace (MirrorMaker 2's sources): the Secrets live in the Kafka host's namespace,
+    # and the client's role copies them into its own before it mounts them.
+    client_namespace = namespace if own else (_get(client_host_vars, "streams_namespace") or DEFAULT_NAMESPACE)
+    copy_secrets = tls and (client_namespace != namespace or not same_cluster)
     extra = _get(kafka_host_vars, "streams_kafka_client_properties") or {}
     if not hasattr(extra, "items"):
         raise AnsibleFilterError("streams_kafka_client_properties of host %s must be a dict of Kafka client properties" % host)
@@ -182,7 +217,12 @@ def kafka_client(kafka_host_vars, client_host_vars=None, component=None):
             "bootstrap_servers": bootstrap, "properties": properties, "problem": problem,
             "listener": listener, "tls": tls, "ca_secret": ca_secret, "ca_path": ca_path,
             # mutual TLS: mount identity_secret at identity_path; principal is its certificate's CN
-            "identity_secret": identity_secret, "identity_path": identity_path, "principal": principal}
+            "identity_secret": identity_secret, "identity_path": identity_path, "principal": principal,
+            # where ca_secret and identity_secret are issued; copy_secrets: the client runs in another
+            # namespace, so they are copied from there into its own
+            "secrets_namespace": namespace, "copy_secrets": copy_secrets,
+            # and the inventory host whose connection settings reach them (another Kubernetes cluster's)
+            "secrets_host": host}
 
 
 class FilterModule(object):

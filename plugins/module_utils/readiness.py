@@ -75,6 +75,25 @@ def wait_until(probe, timeout, interval=0.2, max_interval=1.0, clock=time.monoto
         delay = min(delay * 2, max_interval)
 
 
+def condition_met(obj, condition_type, status="True"):
+    """Whether the object reports the condition; raises NotReady naming what it reports instead,
+    and ConditionFailed when it reports Failed (a Job that will not complete)."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    for condition in conditions:
+        if condition.get("type") == condition_type and str(condition.get("status")) == status:
+            return True
+    failed = [c for c in conditions if c.get("type") == "Failed" and str(c.get("status")) == "True"]
+    if failed and condition_type != "Failed":
+        raise ConditionFailed("%s reports Failed: %s" % (obj["metadata"]["name"], failed[0].get("message") or failed[0].get("reason")))
+    raise NotReady("%s does not report %s=%s yet (conditions: %s)" % (
+        obj["metadata"]["name"], condition_type, status,
+        ", ".join("%s=%s" % (c.get("type"), c.get("status")) for c in conditions) or "none"))
+
+
+class ConditionFailed(Exception):
+    """The object reports Failed, so the condition waited for will not come."""
+
+
 # A pod's state in a gate's report, worst first.
 MISSING = "missing"
 POD_NOT_READY = "pod_not_ready"

@@ -19,7 +19,8 @@ description:
     cannot be opened is retried (5 attempts, honouring C(Retry-After) up to 10 s), as every
     other module of this collection does, so a preflight or status read does not fail a run
     on a transient API error.
-  - The roles read with it before their first write (preflight) and in C(playbooks/status.yml).
+  - The roles read with it before their first write (preflight) and in C(playbooks/status.yml), and
+    wait with it for the users Job to complete (O(wait_condition)).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 options:
@@ -42,6 +43,25 @@ options:
     type: list
     elements: str
     default: []
+  wait_condition:
+    description:
+      - With O(name), wait until the object exists and its C(status.conditions) has this C(type) with this
+        C(status), as M(kubernetes.core.k8s_info)'s O(wait_condition) does, but with the retries above.
+      - An object that reports C(Failed=True) (a Job that will not complete) fails at once, with its message.
+    type: dict
+    suboptions:
+      type:
+        description: The condition type, for example C(Complete).
+        type: str
+        required: true
+      status:
+        description: The condition status.
+        type: str
+        default: "True"
+  wait_timeout:
+    description: Seconds O(wait_condition) may take.
+    type: int
+    default: 120
 attributes:
   check_mode:
     support: full
@@ -54,6 +74,15 @@ requirements:
 """
 
 EXAMPLES = r"""
+- name: Wait for a Job to complete
+  streams.kafka.object_info:
+    api_version: batch/v1
+    kind: Job
+    namespace: kafka
+    name: prod-east-kafka-users-1a2b3c4d5e
+    wait_condition: {type: Complete}
+    wait_timeout: 330
+
 - name: Read the Kafka StatefulSet, if it exists
   streams.kafka.object_info:
     api_version: apps/v1
@@ -85,7 +114,21 @@ resources:
       metadata: {name: prod-east-kafka, namespace: kafka}
 """
 
-from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, readiness
+
+
+def find(api, params):
+    """The objects; with wait_condition, once the named object reports the condition."""
+    def probe():
+        found = api.find(params["api_version"], params["kind"], params["namespace"], params["name"], params["label_selectors"])
+        if params["wait_condition"]:
+            if not found:
+                raise readiness.NotReady("%s %s does not exist yet" % (params["kind"], params["name"]))
+            readiness.condition_met(found[0], params["wait_condition"]["type"], params["wait_condition"]["status"])
+        return found
+    if not params["wait_condition"]:
+        return probe()
+    return readiness.wait_until(probe, params["wait_timeout"], interval=1.0, max_interval=2.0)[0]
 
 
 def main():
@@ -95,13 +138,16 @@ def main():
         namespace=dict(type="str"),
         name=dict(type="str"),
         label_selectors=dict(type="list", elements="str", default=[]),
-    ), supports_check_mode=True)
-    params = module.params
+        wait_condition=dict(type="dict", options=dict(type=dict(type="str", required=True),
+                                                      status=dict(type="str", default="True"))),
+        wait_timeout=dict(type="int", default=120),
+    ), supports_check_mode=True, required_by={"wait_condition": "name"})
     try:
-        resources = k8s_api.ObjectApi(module).find(params["api_version"], params["kind"], params["namespace"],
-                                                   params["name"], params["label_selectors"])
+        resources = find(k8s_api.ObjectApi(module), module.params)
     except k8s_api.ApiError as error:
         module.fail_json(msg=str(error), status=error.status)
+    except (readiness.NotReady, readiness.ConditionFailed) as error:
+        module.fail_json(msg=str(error))
     module.exit_json(changed=False, resources=resources)
 
 

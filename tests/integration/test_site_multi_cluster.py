@@ -80,8 +80,8 @@ def test_multi_cluster_site_deploys_in_order_and_converges(kubesim, kubeconfig, 
     # staging-west mirrors prod-east. Here both hosts reach the same API (context kubesim), so
     # MirrorMaker 2 takes prod-east's in-cluster address rather than its external one.
     source = fakes["staging-west"].connectors["prod-east-to-staging-west.MirrorSourceConnector"]["config"]
-    assert source["source.cluster.bootstrap.servers"] == "prod-east-kafka-bootstrap.kafka.svc:9092"
-    assert source["target.cluster.bootstrap.servers"] == "staging-west-kafka-bootstrap.kafka.svc:9092"
+    assert source["source.cluster.bootstrap.servers"] == "prod-east-kafka-bootstrap.kafka.svc:9093"
+    assert source["target.cluster.bootstrap.servers"] == "staging-west-kafka-bootstrap.kafka.svc:9093"
     assert source["topics"] == "orders[.].*"
     assert fakes["prod-east"].connectors == {}
     assert kubesim.get("apps/v1", "Deployment", NS, "prod-east-mirrormaker") is None
@@ -98,5 +98,9 @@ def test_mirrormaker_takes_the_external_address_of_another_cluster(tmp_path):
     run = run_playbook(tmp_path, INVENTORY, extra_vars={"streams_deploy_to": "directory", "streams_manifest_dir": str(out)})
     assert run.rc == 0, run.describe()
     text = (out / "staging-west" / "40-mirrormaker.yaml").read_text()
-    assert "kafka-bootstrap.apps.prod-east.example.com:9094" in text
+    # prod-east's Route, over TLS, with the certificate prod-east issues staging-west's MirrorMaker 2
+    assert "kafka-bootstrap.apps.prod-east.example.com:443" in text
+    assert "${directory:/opt/streams/certs-prod-east:tls.key}" in text and "/opt/streams/cluster-ca-prod-east/ca.crt" in text
     assert not (out / "prod-east" / "40-mirrormaker.yaml").exists()
+    # prod-east's users Job grants it what reading a source takes
+    assert "User:staging-west-mirrormaker" in (out / "prod-east" / "20-kafka.yaml").read_text()

@@ -6,6 +6,7 @@ pod name pattern: a Connect REST API that keeps state (tests/fake_connect.py), B
 answers as recorded from 0.31 and 1.0, and kafka_exporter metrics as recorded.
 """
 
+import base64
 import json
 
 import pytest
@@ -30,11 +31,19 @@ BRIDGE_GATE = "streams.kafka.bridge : Wait for every Kafka Bridge pod to be read
 EXPORTER_GATE = "streams.kafka.exporter : Wait for the Kafka Exporter to see every broker"
 
 
+# The roles run without the kafka role, which issues the certificates the secure defaults (mutual
+# TLS, the ACL authorizer) need: the hosts' Kafka is a plaintext one unless a test says otherwise.
+# The defaults are deployed whole in test_component_identities.py and test_site_multi_cluster.py.
+PLAIN = {"kafka_authorization": "none", "kafka_listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}]}
+SECURE = {"kafka_authorization": "simple", "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True,
+                                                                "authentication": "tls"}]}
+
+
 def inventory(tmp_path, kubeconfig, hosts):
     """hosts: name -> variables; every host talks to kubesim in namespace kafka."""
-    base = {"streams_kubeconfig": kubeconfig, "streams_namespace": NS, "connect_ready_timeout": 30,
-            "mirrormaker_ready_timeout": 30, "bridge_ready_timeout": 30, "exporter_ready_timeout": 30,
-            "connect_connector_timeout": 20, "mirrormaker_connector_timeout": 20, "zookeeper_ready_timeout": 30}
+    base = dict(PLAIN, streams_kubeconfig=kubeconfig, streams_namespace=NS, connect_ready_timeout=30,
+                mirrormaker_ready_timeout=30, bridge_ready_timeout=30, exporter_ready_timeout=30,
+                connect_connector_timeout=20, mirrormaker_connector_timeout=20, zookeeper_ready_timeout=30)
     return write_inventory(tmp_path / "hosts.yml", {name: dict(base, **variables) for name, variables in hosts.items()})
 
 
@@ -208,14 +217,28 @@ def test_kafka_connector_retries_while_the_workers_rebalance(kubesim, kubeconfig
 
 # --- mirrormaker ----------------------------------------------------------------------------
 
+def secret(namespace, name, data, kind="Opaque"):
+    return {"apiVersion": "v1", "kind": "Secret", "type": kind, "metadata": {"name": name, "namespace": namespace},
+            "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}}
+
+
 def test_mirrormaker_mirrors_the_other_hosts_cluster_and_follows_its_sources(kubesim, kubeconfig, tmp_path):
     fake = FakeConnect()
     kubesim.route_proxy_pattern(NS, r"west-mirrormaker-.*", 8083, fake)
-    sources = {"east": {"test_components": [], "streams_namespace": "kafka-east"}, "north": {"test_components": []}}
+    # east, in another namespace, has the secure defaults: the CA and the certificate its kafka role
+    # issued west's MirrorMaker 2 live there, and the mirrormaker role copies them into west's
+    kubesim.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kafka-east"}})
+    kubesim.create(secret("kafka-east", "east-cluster-ca-cert", {"ca.crt": "east CA\n"}))
+    identity = {"tls.crt": "west at east\n", "tls.key": "key of west at east\n", "ca.crt": "east clients CA\n"}
+    kubesim.create(secret("kafka-east", "east-west-mirrormaker-user", identity, "kubernetes.io/tls"))
+    sources = {"east": dict(SECURE, test_components=[], streams_namespace="kafka-east"), "north": {"test_components": []}}
 
     def hosts(mirrored):
         return inventory(tmp_path, kubeconfig, dict(sources, west={"test_components": ["mirrormaker"],
                                                                    "mirrormaker_sources": mirrored}))
+
+    def pod_template():
+        return kubesim.get("apps/v1", "Deployment", NS, "west-mirrormaker")["spec"]["template"]
 
     first = run(tmp_path, hosts(["east"]))
     assert first.rc == 0, first.describe()
@@ -224,16 +247,39 @@ def test_mirrormaker_mirrors_the_other_hosts_cluster_and_follows_its_sources(kub
     assert sorted(fake.connectors) == ["east-to-west.MirrorCheckpointConnector", "east-to-west.MirrorHeartbeatConnector",
                                        "east-to-west.MirrorSourceConnector"]
     source = fake.connectors["east-to-west.MirrorSourceConnector"]["config"]
-    assert source["source.cluster.bootstrap.servers"] == "east-kafka-bootstrap.kafka-east.svc:9092"
+    assert source["source.cluster.bootstrap.servers"] == "east-kafka-bootstrap.kafka-east.svc:9093"
+    assert source["source.cluster.ssl.keystore.key"] == "${directory:/opt/streams/certs-east:tls.key}"
     assert source["target.cluster.bootstrap.servers"] == "west-kafka-bootstrap.kafka.svc:9092"
     assert source["replication.factor"] == "3" and source["sync.topic.acls.enabled"] == "false"
     assert kubesim.get("v1", "ConfigMap", NS, "west-mirrormaker-connectors") is not None
     assert kubesim.get("apps/v1", "Deployment", NS, "east-mirrormaker") is None
+    # the copies: same name, type and data, in west's namespace, saying where they come from
+    for name in ("east-cluster-ca-cert", "east-west-mirrormaker-user"):
+        original, copy = kubesim.get("v1", "Secret", "kafka-east", name), kubesim.get("v1", "Secret", NS, name)
+        assert copy is not None, name
+        assert (copy["data"], copy["type"]) == (original["data"], original["type"])
+        assert copy["metadata"]["annotations"]["streams.kafka/copied-from"] == "kafka-east/" + name
+        assert copy["metadata"]["labels"]["app.kubernetes.io/component"] == "mirrormaker"
+    volumes = {v["name"]: v for v in pod_template()["spec"]["volumes"]}
+    assert {v["secret"]["secretName"] for v in volumes.values() if "secret" in v} == {"east-cluster-ca-cert", "east-west-mirrormaker-user"}
+    hashed = pod_template()["metadata"]["annotations"]["streams.kafka/secrets-hash"]
+    # no key in the log of the run
+    assert "key of west at east" not in first.stdout and base64.b64encode(b"key of west at east\n").decode() not in first.stdout
 
     kubesim.clear_requests()
     second = run(tmp_path, hosts(["east"]))
     assert second.rc == 0, second.describe()
     assert kubesim.writes() == [], kubesim.writes()
+
+    # east renews the certificate: the copy follows, and the workers roll
+    renewed = secret("kafka-east", "east-west-mirrormaker-user", dict(identity, **{"tls.crt": "west at east, renewed\n"}),
+                     "kubernetes.io/tls")
+    outcome = run_tasks(tmp_path, [{"name": "Renew", "kubernetes.core.k8s": {"kubeconfig": kubeconfig, "definition": renewed}}])
+    assert outcome.rc == 0, outcome.describe()
+    renewal = run(tmp_path, hosts(["east"]))
+    assert renewal.rc == 0, renewal.describe()
+    assert kubesim.get("v1", "Secret", NS, "east-west-mirrormaker-user")["data"] == renewed["data"]
+    assert pod_template()["metadata"]["annotations"]["streams.kafka/secrets-hash"] != hashed
 
     third = run(tmp_path, hosts(["north"]))
     assert third.rc == 0, third.describe()
@@ -242,6 +288,18 @@ def test_mirrormaker_mirrors_the_other_hosts_cluster_and_follows_its_sources(kub
     deleted = [w[1] for w in fake.writes if w[0] == "DELETE"]
     assert sorted(deleted) == ["/connectors/east-to-west.MirrorCheckpointConnector",
                                "/connectors/east-to-west.MirrorHeartbeatConnector", "/connectors/east-to-west.MirrorSourceConnector"]
+
+
+def test_mirrormaker_refuses_a_missing_source_secret_naming_it(kubesim, kubeconfig, tmp_path):
+    kubesim.route_proxy_pattern(NS, r"west-mirrormaker-.*", 8083, FakeConnect())
+    hosts = inventory(tmp_path, kubeconfig, {"east": dict(SECURE, test_components=[], streams_namespace="kafka-east"),
+                                             "west": {"test_components": ["mirrormaker"], "mirrormaker_sources": ["east"]}})
+    outcome = run(tmp_path, hosts)
+    assert outcome.rc != 0
+    messages = " ".join(msg for _task, _host, msg in outcome.failures("west"))
+    assert "Secret east-cluster-ca-cert in namespace kafka-east, east-west-mirrormaker-user in namespace kafka-east does not exist" \
+        in messages, messages
+    assert kubesim.get("apps/v1", "Deployment", NS, "west-mirrormaker") is None
 
 
 # --- bridge -------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 OWNED = yaml.safe_load((ROOT / "roles/kafka/vars/main.yml").read_text())["__kafka_owned_keys"]
 
 PLAIN = {"name": "plain", "port": 9092, "type": "internal", "tls": False}
+# the role's default listener
+DEFAULT_LISTENER = {"name": "tls", "port": 9093, "type": "internal", "tls": True, "authentication": "tls"}
 TLS = {"name": "tls", "port": 9093, "type": "internal", "tls": True, "cert_secret": "prod-kafka-tls"}
 ROUTE = {"name": "external", "port": 9094, "type": "route", "tls": True, "cert_secret": "prod-kafka-external",
          "bootstrap_host": "kafka-bootstrap.apps.example.com", "host_template": "kafka-{id}.apps.example.com"}
@@ -220,15 +222,22 @@ def test_refusal_names_the_setting_and_what_is_valid_and_nothing_is_written(rend
 def test_objects_pass_strict_schema_validation(rendered, host):
     objs = manifests(rendered, host)
     crds = manifest_schema.load_crd_schemas([str(CRDS)])
-    refs = manifest_schema.validate_manifests(objs, KUBERNETES_VERSIONS, crds, {
-        "app.kubernetes.io/instance": host, "app.kubernetes.io/part-of": "streams",
-        "app.kubernetes.io/managed-by": "streams.kafka", "app.kubernetes.io/component": "kafka"})
+    # the users Job (the ACL authorizer is on by default) and its NetworkPolicy are a component of
+    # their own, for the NetworkPolicies that let the Job reach ZooKeeper
+    jobs = [obj for obj in objs if obj["metadata"]["name"].startswith("%s-kafka-users" % host)]
+    others = [obj for obj in objs if obj not in jobs]
+    labels = {"app.kubernetes.io/instance": host, "app.kubernetes.io/part-of": "streams",
+              "app.kubernetes.io/managed-by": "streams.kafka"}
+    refs = manifest_schema.validate_manifests(others, KUBERNETES_VERSIONS, crds, dict(labels, **{"app.kubernetes.io/component": "kafka"}))
+    refs += manifest_schema.validate_manifests(jobs, KUBERNETES_VERSIONS, crds, dict(labels, **{"app.kubernetes.io/component": "kafka-users"}))
     assert len(refs) == len(objs)
-    for obj in objs:
+    for obj in others:
         labels = dict(obj["metadata"]["labels"])
         if obj["metadata"]["name"].endswith("-kafka-metrics"):
             assert labels.pop("streams.kafka/metrics") == "true"
         assert labels == standard_labels(host, "kafka")
+    assert sorted("%s/%s" % (job["kind"], job["metadata"]["name"].rsplit("-", 1)[0] if job["kind"] == "Job" else job["metadata"]["name"])
+                  for job in jobs) == ["Job/%s-kafka-users" % host, "NetworkPolicy/%s-kafka-users" % host]
 
 
 def names(rendered, host):
@@ -237,8 +246,12 @@ def names(rendered, host):
 
 
 def test_object_set_per_listener_type_storage_and_rack(rendered):
-    assert names(rendered, "dev") == ["ConfigMap/dev-kafka-config", "PodDisruptionBudget/dev-kafka",
-                                      "Service/dev-kafka-bootstrap", "Service/dev-kafka-brokers", "StatefulSet/dev-kafka"]
+    # the defaults: the ACL authorizer brings the users Job (its name carries a hash of what it applies)
+    dev = names(rendered, "dev")
+    assert [name for name in dev if not name.startswith("Job/")] == [
+        "ConfigMap/dev-kafka-config", "PodDisruptionBudget/dev-kafka",
+        "Service/dev-kafka-bootstrap", "Service/dev-kafka-brokers", "StatefulSet/dev-kafka"]
+    assert [name.rsplit("-", 1)[0] for name in dev if name.startswith("Job/")] == ["Job/dev-kafka-users"]
     external = ["external-bootstrap"] + ["external-%d" % i for i in range(3)]
     assert {"Service/lb-kafka-%s" % s for s in external} <= set(names(rendered, "lb"))
     assert {"Service/np-kafka-%s" % s for s in external} <= set(names(rendered, "np"))
@@ -281,8 +294,13 @@ def test_config_hash_is_the_hash_of_the_configmap_data(rendered):
 
 def test_server_properties(rendered):
     dev = server_properties(rendered, "dev")
-    assert dev["listeners"] == "REPLICATION://0.0.0.0:9091,PLAIN://0.0.0.0:9092"
-    assert dev["listener.security.protocol.map"] == "REPLICATION:SSL,PLAIN:PLAINTEXT"
+    # the defaults: one TLS listener whose clients present a certificate of the clients CA, and the ACL authorizer
+    assert dev["listeners"] == "REPLICATION://0.0.0.0:9091,TLS://0.0.0.0:9093"
+    assert dev["listener.security.protocol.map"] == "REPLICATION:SSL,TLS:SSL"
+    assert dev["listener.name.tls.ssl.client.auth"] == "required"
+    assert dev["listener.name.tls.ssl.truststore.location"] == "/opt/kafka/clients-ca/ca.crt"
+    assert (dev["authorizer.class.name"], dev["allow.everyone.if.no.acl.found"]) == ("kafka.security.authorizer.AclAuthorizer", "false")
+    assert dev["super.users"] == "User:dev-kafka;User:dev-kafka-admin"
     assert dev["inter.broker.listener.name"] == "REPLICATION"
     assert dev["log.dirs"] == "/var/lib/kafka/data-0/kafka-log"
     assert dev["inter.broker.protocol.version"] == "3.9"
@@ -358,7 +376,7 @@ def test_broker_id_and_advertised_listeners_come_from_the_pod_ordinal(rendered, 
         assert proc.returncode == 0, proc.stderr
         assert props["broker.id"] == str(ordinal)
         assert props["advertised.listeners"] == (
-            "REPLICATION://dev-kafka-{0}.dev-kafka-brokers.kafka.svc:9091,PLAIN://dev-kafka-{0}.dev-kafka-brokers.kafka.svc:9092"
+            "REPLICATION://dev-kafka-{0}.dev-kafka-brokers.kafka.svc:9091,TLS://dev-kafka-{0}.dev-kafka-brokers.kafka.svc:9093"
             .format(ordinal))
         assert props["zookeeper.connect"].endswith("/dev") and "broker.rack" not in props
         # ZooKeeper's TLS client reads one PEM file with the key and the certificate, the user's only
@@ -702,7 +720,7 @@ def test_advertised_listeners_resolve_to_the_brokers(rendered, host):
     props = server_properties(rendered, host)
     bound = split_addresses(props["listeners"])
     protocols = dict(item.split(":") for item in props["listener.security.protocol.map"].split(","))
-    listeners = {l["name"].upper(): l for l in VALID[host].get("kafka_listeners", [PLAIN])}
+    listeners = {l["name"].upper(): l for l in VALID[host].get("kafka_listeners", [DEFAULT_LISTENER])}
     assert set(bound) == set(protocols) == set(listeners) | {"REPLICATION"}
     for broker in range(replicas(host)):
         pod = "%s-%d" % (sts["metadata"]["name"], broker)

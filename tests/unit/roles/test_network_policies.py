@@ -53,7 +53,7 @@ def workload_pods(rendered, host):
     """Every pod template the host renders, as the evaluator's pods (with the containers' named ports)."""
     out = {}
     for obj in objects(rendered, host):
-        if obj["kind"] in ("StatefulSet", "Deployment"):
+        if obj["kind"] in ("StatefulSet", "Deployment", "Job"):
             template = obj["spec"]["template"]
             ports = {p["name"]: p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", []) if "name" in p}
             labels = template["metadata"]["labels"]
@@ -87,9 +87,12 @@ CASES = [
     ("app in the namespace -> replication", APP_SAME_NS, "dev", "kafka", 9091, False),
     ("broker -> broker replication", dev("kafka"), "dev", "kafka", 9091, True),
     ("connect -> replication", dev("connect"), "dev", "kafka", 9091, False),
-    ("app in the namespace -> plain listener", APP_SAME_NS, "dev", "kafka", 9092, True),
-    ("app in another namespace -> plain listener", APP_OTHER_NS, "dev", "kafka", 9092, False),
-    ("bridge -> plain listener", dev("bridge"), "dev", "kafka", 9092, True),
+    ("app in the namespace -> tls listener", APP_SAME_NS, "dev", "kafka", 9093, True),
+    ("app in another namespace -> tls listener", APP_OTHER_NS, "dev", "kafka", 9093, False),
+    ("bridge -> tls listener", dev("bridge"), "dev", "kafka", 9093, True),
+    ("app in the namespace -> port 9092, which the defaults leave closed", APP_SAME_NS, "dev", "kafka", 9092, False),
+    ("broker -> the users Job (it admits nothing)", dev("kafka"), "dev", "kafka-users", 9093, False),
+    ("app in the namespace -> the users Job", APP_SAME_NS, "dev", "kafka-users", 8080, False),
     ("kafka -> zookeeper client port", dev("kafka"), "dev", "zookeeper", 2181, True),
     ("connect -> zookeeper client port", dev("connect"), "dev", "zookeeper", 2181, False),
     ("exporter -> zookeeper client port", dev("exporter"), "dev", "zookeeper", 2181, False),
@@ -142,8 +145,8 @@ CASES = [
     ("west's mirrormaker -> locked apps listener", WEST_MM2, "locked", "kafka", 9093, True),
     ("other pod of west -> locked plain listener", WEST_OTHER, "locked", "kafka", 9092, False),
     ("west's mirrormaker -> locked replication", WEST_MM2, "locked", "kafka", 9091, False),
-    ("west's mirrormaker -> dev plain listener (dev is not its source)", Pod("kafka", WEST_MM2.labels, "10.128.8.1"), "dev", "kafka", 9092, True),
-    ("west's mirrormaker in west -> dev plain listener", WEST_MM2, "dev", "kafka", 9092, False),
+    ("west's mirrormaker -> dev tls listener (dev is not its source)", Pod("kafka", WEST_MM2.labels, "10.128.8.1"), "dev", "kafka", 9093, True),
+    ("west's mirrormaker in west -> dev tls listener", WEST_MM2, "dev", "kafka", 9093, False),
 ]
 
 

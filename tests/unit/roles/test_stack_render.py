@@ -19,6 +19,8 @@ from tests.zookeeper_ensemble import parse_properties
 PLAYBOOK = REPO / "tests" / "playbooks" / "components.yml"
 FILES = {"connect": "30-connect.yaml", "mirrormaker": "40-mirrormaker.yaml", "bridge": "50-bridge.yaml",
          "exporter": "60-exporter.yaml"}
+# a plaintext cluster without the ACL authorizer, which has to be asked for
+PLAIN = {"name": "plain", "port": 9092, "type": "internal", "tls": False}
 SINK = {"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "topics": "orders", "file": "/tmp/o"}
 
 VALID = {
@@ -41,7 +43,7 @@ VALID = {
     },
     "connect-ing": {"test_components": ["connect"], "connect_expose": "ingress", "connect_expose_host": "connect.example.com",
                     "connect_ingress_class": "nginx", "connect_ingress_tls_secret": "connect-tls",
-                    "connect_metrics_enabled": True, "connect_anti_affinity": "none"},
+                    "connect_metrics_enabled": True, "connect_anti_affinity": "none", "kafka_authorization": "none", "kafka_listeners": [PLAIN]},
     # a Kafka host MirrorMaker 2 mirrors from; it deploys nothing here
     "mm-east": {"test_components": [], "streams_namespace": "east", "streams_cluster_name": "east"},
     "mm-west": {"test_components": ["mirrormaker"], "mirrormaker_sources": ["mm-east"],
@@ -60,21 +62,22 @@ VALID = {
                     "bridge_consumer_config": {"auto.offset.reset": "earliest"},
                     "bridge_cors_enabled": True, "bridge_cors_allowed_origins": ["https://app.example.com"],
                     "bridge_config": {"http.timeoutSeconds": 300}, "bridge_image": "registry.example.com/bridge:0.31.1"},
-    "bridge-pm": {"test_components": ["bridge"], "bridge_metrics_enabled": True},
+    "bridge-pm": {"test_components": ["bridge"], "bridge_metrics_enabled": True, "kafka_authorization": "none", "kafka_listeners": [PLAIN]},
     "bridge-sm": {"test_components": ["bridge"], "bridge_metrics_enabled": True, "bridge_metrics_monitor": "servicemonitor",
                   "bridge_metrics_interval": "15s", "streams_namespace": "bridge-ns"},
     "exporter-dev": {"test_components": ["exporter"]},
     "exporter-prod": {"test_components": ["exporter"], "exporter_replicas": 2, "exporter_topic_exclude_regex": "__.*",
                       "exporter_group_regex": "billing-.*", "exporter_show_all_offsets": False,
-                      "exporter_servicemonitor_enabled": False, "kafka_listeners": [
+                      "exporter_servicemonitor_enabled": False, "kafka_authorization": "none", "kafka_listeners": [
                           {"name": "tls", "port": 9093, "type": "internal", "tls": True},
                           {"name": "plain", "port": 9095, "type": "internal", "tls": False}]},
     "all-four": {"test_components": ["connect", "mirrormaker", "bridge", "exporter"], "mirrormaker_sources": ["mm-east"]},
     # every component over TLS: the host's internal listener has TLS with the brokers' certificate,
     # and MirrorMaker 2's source, in the same namespace, too
     "tls-all": {"test_components": ["connect", "mirrormaker", "bridge", "exporter"], "mirrormaker_sources": ["tls-src"],
+                "kafka_authorization": "none", "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]},
+    "tls-src": {"test_components": [], "kafka_authorization": "none",
                 "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]},
-    "tls-src": {"test_components": [], "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True}]},
     # the ACL authorizer: every component authenticates with its client certificate, and MirrorMaker 2
     # with one its source issued
     "mtls-all": {"test_components": ["connect", "mirrormaker", "bridge", "exporter"], "mirrormaker_sources": ["mtls-src"],
@@ -108,8 +111,8 @@ REFUSED = {
     "connect-converter": ({"test_components": ["connect"], "connect_key_converter": "Json Converter"},
                           ["connect_key_converter='Json Converter' is not valid", "fully qualified name"]),
     # a TLS listener with a certificate of the user's own is not one the cluster CA lets clients trust
-    "connect-tls-only": ({"test_components": ["connect"], "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal",
-                                                                               "tls": True, "cert_secret": "my-cert"}]},
+    "connect-tls-only": ({"test_components": ["connect"], "kafka_authorization": "none",
+                          "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True, "cert_secret": "my-cert"}]},
                          ["kafka_listeners of host connect-tls-only has no internal listener Connect, MirrorMaker 2"]),
     "mm-none": ({"test_components": ["mirrormaker"]}, ["mirrormaker_sources is empty"]),
     "mm-unknown": ({"test_components": ["mirrormaker"], "mirrormaker_sources": ["nowhere"]},
@@ -135,9 +138,9 @@ REFUSED = {
                         ["bridge_metrics_interval='30 seconds' is not valid", "Prometheus duration"]),
     "bridge-monitor": ({"test_components": ["bridge"], "bridge_metrics_monitor": "prometheus"},
                        ["bridge_metrics_monitor", "podmonitor, servicemonitor"]),
-    "exporter-simple": ({"test_components": ["exporter"], "kafka_authorization": "simple"},
+    "exporter-simple": ({"test_components": ["exporter"], "kafka_authorization": "simple", "kafka_listeners": [PLAIN]},
                         ["kafka_authorization of host exporter-simple is simple", "authentication: tls"]),
-    "exporter-tls": ({"test_components": ["exporter"], "streams_kafka_client_properties": {"security.protocol": "SSL"}},
+    "exporter-tls": ({"test_components": ["exporter"], "streams_kafka_client_properties": {"sasl.mechanism": "SCRAM-SHA-512"}},
                      ["the Kafka Exporter cannot yet connect with this host's Kafka client settings"]),
     "exporter-brokers": ({"test_components": ["exporter"], "exporter_expected_brokers": 0},
                          ["exporter_expected_brokers=0 are not valid"]),
@@ -185,9 +188,10 @@ def config_maps(rendered, host, component):
     return {o["metadata"]["name"]: o for o in manifests(rendered, host, component) if o["kind"] == "ConfigMap"}
 
 
-def worker_properties(rendered, host, component):
+def worker_properties(rendered, host, component, raw=False):
     cluster = VALID[host].get("streams_cluster_name", host)
-    return parse_properties(config_maps(rendered, host, component)["%s-%s-config" % (cluster, component)]["data"]["worker.properties"])
+    text = config_maps(rendered, host, component)["%s-%s-config" % (cluster, component)]["data"]["worker.properties"]
+    return text if raw else parse_properties(text)
 
 
 VALID_CASES = [(host, component) for host, variables in sorted(VALID.items()) for component in variables["test_components"]]
@@ -285,7 +289,8 @@ def test_connect_objects(rendered):
 
 def test_connect_worker_properties(rendered):
     props = worker_properties(rendered, "connect-dev", "connect")
-    assert props["bootstrap.servers"] == "connect-dev-kafka-bootstrap.kafka.svc:9092"
+    # the defaults: the tls listener, the workers' own certificate
+    assert props["bootstrap.servers"] == "connect-dev-kafka-bootstrap.kafka.svc:9093"
     assert props["group.id"] == "connect-dev-connect"
     assert [props[k + ".storage.topic"] for k in ("config", "offset", "status")] == [
         "connect-dev-connect-configs", "connect-dev-connect-offsets", "connect-dev-connect-status"]
@@ -294,11 +299,17 @@ def test_connect_worker_properties(rendered):
     assert props["key.converter.schemas.enable"] == "true"
     assert props["plugin.path"] == "/opt/kafka/plugins"
     assert props["listeners"] == "http://:8083" and props["rest.advertised.port"] == "8083"
+    # the worker's own config providers, which resolve the clients' ${directory:...} too: not
+    # replaced by the client properties' config.providers=directory (the last key in the file wins)
     assert props["config.providers"] == "file,directory,env"
+    raw = worker_properties(rendered, "connect-dev", "connect", raw=True).splitlines()
+    assert [line for line in raw if line.split("=")[0].endswith("config.providers")] == ["config.providers=file,directory,env"]
     for prefix in ("", "producer.", "consumer.", "admin."):
-        assert props[prefix + "security.protocol"] == "PLAINTEXT"
+        assert props[prefix + "security.protocol"] == "SSL"
+        assert props[prefix + "ssl.keystore.key"] == "${directory:/opt/streams/certs:tls.key}"
+    assert worker_properties(rendered, "connect-ing", "connect")["security.protocol"] == "PLAINTEXT"
     prod = worker_properties(rendered, "connect-prod", "connect")
-    assert prod["bootstrap.servers"] == "connect-prod-kafka-bootstrap.streams-prod.svc:9092"
+    assert prod["bootstrap.servers"] == "connect-prod-kafka-bootstrap.streams-prod.svc:9093"
     assert prod["group.id"] == "orders-connect" and prod["config.storage.replication.factor"] == "-1"
     assert prod["plugin.path"] == "/opt/kafka/plugins,/opt/connectors"
     assert prod["value.converter"] == "org.apache.kafka.connect.storage.StringConverter"
@@ -354,10 +365,12 @@ def test_mirrormaker_points_at_the_other_hosts_bootstrap(rendered):
                                   "mm-east-to-mm-west.MirrorSourceConnector"]
     for config in connectors.values():
         # mm-east's own streams_cluster_name and namespace, from its hostvars
-        assert config["source.cluster.bootstrap.servers"] == "east-kafka-bootstrap.east.svc:9092"
-        assert config["target.cluster.bootstrap.servers"] == "mm-west-kafka-bootstrap.kafka.svc:9092"
+        assert config["source.cluster.bootstrap.servers"] == "east-kafka-bootstrap.east.svc:9093"
+        assert config["target.cluster.bootstrap.servers"] == "mm-west-kafka-bootstrap.kafka.svc:9093"
         assert config["source.cluster.alias"] == "mm-east" and config["target.cluster.alias"] == "mm-west"
-        assert config["source.cluster.security.protocol"] == config["target.cluster.security.protocol"] == "PLAINTEXT"
+        assert config["source.cluster.security.protocol"] == config["target.cluster.security.protocol"] == "SSL"
+        # mm-east's certificate for mm-west, mounted from the copy in mm-west's namespace
+        assert config["source.cluster.ssl.keystore.key"] == "${directory:/opt/streams/certs-east:tls.key}"
         assert config["replication.policy.class"] == "org.apache.kafka.connect.mirror.IdentityReplicationPolicy"
         assert config["key.converter"] == config["value.converter"] == "org.apache.kafka.connect.converters.ByteArrayConverter"
     source = connectors["mm-east-to-mm-west.MirrorSourceConnector"]
@@ -376,10 +389,10 @@ def test_mirrormaker_reaches_another_cluster_at_its_external_address(rendered):
     remote = connectors["mm-remote-to-mm-far.MirrorSourceConnector"]
     assert remote["source.cluster.bootstrap.servers"] == "kafka-bootstrap.apps.remote.example.com:443"
     assert remote["source.cluster.security.protocol"] == "SSL"
-    assert remote["target.cluster.security.protocol"] == "PLAINTEXT"
+    assert remote["target.cluster.security.protocol"] == "SSL"
     # mm-east2 shares mm-far's cluster (same context): its internal address
     east2 = connectors["mm-east2-to-mm-far.MirrorSourceConnector"]
-    assert east2["source.cluster.bootstrap.servers"] == "mm-east2-kafka-bootstrap.kafka.svc:9092"
+    assert east2["source.cluster.bootstrap.servers"] == "mm-east2-kafka-bootstrap.kafka.svc:9093"
     assert len(connectors) == 6
 
 
@@ -388,7 +401,7 @@ def test_mirrormaker_worker_is_a_connect_worker_on_the_target(rendered):
         "ConfigMap/mm-west-mirrormaker-config", "ConfigMap/mm-west-mirrormaker-connectors", "Deployment/mm-west-mirrormaker",
         "PodDisruptionBudget/mm-west-mirrormaker", "Service/mm-west-mirrormaker-api"]
     props = worker_properties(rendered, "mm-west", "mirrormaker")
-    assert props["bootstrap.servers"] == "mm-west-kafka-bootstrap.kafka.svc:9092"
+    assert props["bootstrap.servers"] == "mm-west-kafka-bootstrap.kafka.svc:9093"
     assert props["group.id"] == "mm-west-mirrormaker" and props["config.storage.topic"] == "mm-west-mirrormaker-configs"
     c = container(rendered, "mm-west", "mirrormaker")
     assert c["name"] == "mirrormaker" and "connect-distributed.sh" in c["command"][2]
@@ -405,8 +418,14 @@ def test_bridge_objects_and_properties(rendered):
                                                        "Service/bridge-dev-bridge"]
     assert "Route/bridge-prod-bridge" in names(rendered, "bridge-prod", "bridge")
     props = bridge_properties(rendered, "bridge-dev")
-    assert props == {"bridge.id": "bridge-dev-bridge", "kafka.bootstrap.servers": "bridge-dev-kafka-bootstrap.kafka.svc:9092",
-                     "kafka.security.protocol": "PLAINTEXT", "http.host": "0.0.0.0", "http.port": "8080", "http.cors.enabled": "false"}
+    assert props == {"bridge.id": "bridge-dev-bridge", "kafka.bootstrap.servers": "bridge-dev-kafka-bootstrap.kafka.svc:9093",
+                     "kafka.security.protocol": "SSL", "kafka.ssl.truststore.type": "PEM",
+                     "kafka.ssl.truststore.location": "/opt/streams/cluster-ca/ca.crt", "kafka.config.providers": "directory",
+                     "kafka.config.providers.directory.class": "org.apache.kafka.common.config.provider.DirectoryConfigProvider",
+                     "kafka.ssl.keystore.type": "PEM", "kafka.ssl.keystore.certificate.chain": "${directory:/opt/streams/certs:tls.crt}",
+                     "kafka.ssl.keystore.key": "${directory:/opt/streams/certs:tls.key}",
+                     "http.host": "0.0.0.0", "http.port": "8080", "http.cors.enabled": "false"}
+    assert bridge_properties(rendered, "bridge-pm")["kafka.security.protocol"] == "PLAINTEXT"
     prod = bridge_properties(rendered, "bridge-prod")
     assert prod["kafka.producer.acks"] == "all" and prod["kafka.producer.enable.idempotence"] == "true"
     assert prod["kafka.consumer.auto.offset.reset"] == "earliest"
@@ -488,15 +507,17 @@ def test_exporter_objects_and_command_line(rendered):
                                                             "PodDisruptionBudget/exporter-prod-exporter", "Service/exporter-prod-exporter"]
     c = container(rendered, "exporter-dev", "exporter")
     assert c["command"] == ["/opt/kafka-exporter/kafka_exporter"]
-    assert c["args"] == ["--kafka.server=exporter-dev-kafka-bootstrap.kafka.svc:9092", "--kafka.version=3.9.0",
+    assert c["args"] == ["--kafka.server=exporter-dev-kafka-bootstrap.kafka.svc:9093", "--kafka.version=3.9.0",
                          "--web.listen-address=:9404", "--web.telemetry-path=/metrics", "--topic.filter=.*", "--group.filter=.*",
-                         "--offset.show-all", "--verbosity=0"]
+                         "--offset.show-all", "--verbosity=0",
+                         "--tls.enabled", "--tls.ca-file=/opt/streams/cluster-ca/ca.crt", "--tls.insecure-skip-tls-verify=false",
+                         "--tls.cert-file=/opt/streams/certs/tls.crt", "--tls.key-file=/opt/streams/certs/tls.key"]
     assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     prod = container(rendered, "exporter-prod", "exporter")["args"]
     # the port of the first internal TLS listener with the brokers' certificate, trusting the cluster CA
     assert prod[0] == "--kafka.server=exporter-prod-kafka-bootstrap.kafka.svc:9093"
     assert prod[-3:] == ["--tls.enabled", "--tls.ca-file=/opt/streams/cluster-ca/ca.crt", "--tls.insecure-skip-tls-verify=false"]
-    assert not [arg for arg in container(rendered, "exporter-dev", "exporter")["args"] if arg.startswith("--tls")]
+    assert not [arg for arg in prod if arg.startswith("--tls.cert-file")]
     assert "--topic.exclude=__.*" in prod and "--group.filter=billing-.*" in prod and "--offset.show-all" not in prod
     monitor = objects(rendered, "exporter-dev", "exporter")["ServiceMonitor"]
     assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s"}]
@@ -536,7 +557,10 @@ def test_components_on_a_tls_listener_trust_the_mounted_cluster_ca(rendered):
     assert "--tls.ca-file=/opt/streams/cluster-ca/ca.crt" in container(rendered, "tls-all", "exporter")["args"]
     assert mounted("tls-all", "exporter") == {"/opt/streams/cluster-ca": "tls-all-cluster-ca-cert"}
     # a plain listener: no CA mounted
-    assert mounted("connect-dev", "connect") == {} and mounted("bridge-dev", "bridge") == {}
+    assert mounted("connect-ing", "connect") == {} and mounted("bridge-pm", "bridge") == {}
+    # the defaults: the CA and the component's own certificate
+    assert mounted("connect-dev", "connect") == {"/opt/streams/cluster-ca": "connect-dev-cluster-ca-cert",
+                                                 "/opt/streams/certs": "connect-dev-connect-user"}
 
 
 def test_with_the_acl_authorizer_each_component_mounts_and_presents_its_own_certificate(rendered):

@@ -9,8 +9,9 @@ SCRAM = {"name": "scram", "port": 9094, "type": "internal", "tls": True, "authen
 MTLS = {"name": "mtls", "port": 9095, "type": "internal", "tls": True, "authentication": "tls"}
 
 
-def client(listeners):
-    return kafka_client({"inventory_hostname": "dev", "streams_namespace": "kafka", "kafka_listeners": listeners})
+def client(listeners, authorization="none"):
+    return kafka_client({"inventory_hostname": "dev", "streams_namespace": "kafka", "kafka_listeners": listeners,
+                         "kafka_authorization": authorization})
 
 
 def test_a_scram_listener_is_not_the_components_and_unauthenticated_tls_comes_first():
@@ -54,7 +55,8 @@ def test_each_component_gets_its_own_identity_secret_and_principal():
     assert (own["identity_secret"], own["identity_path"], own["principal"]) == \
         ("prod-bridge-user", "/opt/streams/certs", "User:prod-bridge")
     assert kafka_client({"inventory_hostname": "dev", "kafka_listeners": [MTLS]})["identity_secret"] is None
-    assert kafka_client({"inventory_hostname": "dev", "kafka_listeners": [TLS]}, None, "bridge")["identity_secret"] is None
+    assert kafka_client({"inventory_hostname": "dev", "kafka_listeners": [TLS], "kafka_authorization": "none"},
+                        None, "bridge")["identity_secret"] is None
 
 
 def test_a_source_cluster_issues_mirrormaker_an_identity_of_its_own():

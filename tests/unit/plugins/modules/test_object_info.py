@@ -72,3 +72,32 @@ def test_a_lasting_error_fails_with_the_servers_answer(objects, kubeconfig, caps
     result = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="Secret", namespace=NS, name="s")
     assert result["_rc"] == 1 and result["failed"]
     assert "403" in result["msg"] and result["status"] == 403, result
+
+
+def test_waits_for_a_condition_and_says_what_is_missing(objects, kubeconfig, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    objects.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "users", "namespace": NS},
+                    "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                                   "containers": [{"name": "users", "image": "kafka"}]}}}})
+    done = run(capsys, kubeconfig=kubeconfig, api_version="batch/v1", kind="Job", namespace=NS, name="users",
+               wait_condition={"type": "Complete"}, wait_timeout=30)
+    assert done["_rc"] == 0, done
+    conditions = done["resources"][0]["status"]["conditions"]
+    assert [(c["type"], c["status"]) for c in conditions if c["type"] == "Complete"] == [("Complete", "True")]
+    # an object that never reports it: a failure after wait_timeout, naming what it reports
+    never = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS, name="a",
+                wait_condition={"type": "Complete"}, wait_timeout=1)
+    assert never["_rc"] == 1 and never["msg"] == "a does not report Complete=True yet (conditions: none)", never
+    missing = run(capsys, kubeconfig=kubeconfig, api_version="batch/v1", kind="Job", namespace=NS, name="zzz",
+                  wait_condition={"type": "Complete"}, wait_timeout=1)
+    assert missing["_rc"] == 1 and missing["msg"] == "Job zzz does not exist yet", missing
+
+
+def test_a_failed_job_fails_the_wait_at_once():
+    from ansible_collections.streams.kafka.plugins.module_utils import readiness  # pylint: disable=import-outside-toplevel
+    job = {"metadata": {"name": "users"}, "status": {"conditions": [
+        {"type": "Failed", "status": "True", "message": "Job was active longer than specified deadline"}]}}
+    with pytest.raises(readiness.ConditionFailed, match="users reports Failed: Job was active longer than specified deadline"):
+        readiness.condition_met(job, "Complete")
+    assert readiness.condition_met({"metadata": {"name": "j"}, "status": {"conditions": [{"type": "Complete", "status": "True"}]}},
+                                   "Complete")
