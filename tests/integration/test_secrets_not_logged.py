@@ -10,11 +10,14 @@ import base64
 
 import pytest
 
-from tests.helpers import run_playbook
-from tests.integration.test_kafka_playbook import NS, inventory
+from tests.fake_connect import FakeConnect
+from tests.helpers import run_playbook, write_inventory
+from tests.integration.test_kafka_playbook import NS
 from tests.integration.test_kafka_roll import serve
 from tests.integration.test_zookeeper_playbook import serve_admin
 from tests.tls_certs import pem_body_lines
+
+WEST = "west"
 
 # Secret data keys whose values must never appear in the output, by the Secret they live in.
 # PRIVATE KEYS (TLS helper): every Secret the run holds with one of these keys is checked.
@@ -64,7 +67,15 @@ def collected_secrets(kubesim):
 def test_a_verbose_site_run_prints_no_key(kubesim, kubeconfig, tmp_path):
     serve_admin(kubesim)
     serve(kubesim)
-    hosts = inventory(tmp_path, kubeconfig, **EXTRA_VARIABLES)
+    # and MirrorMaker 2 of host west, in another namespace, which reads the certificate dev issues
+    # it and copies it into its own namespace
+    kubesim.route_proxy_pattern(WEST, r"west-mirrormaker-.*", 8083, FakeConnect())
+    hosts = write_inventory(tmp_path / "hosts.yml", {
+        "dev": dict(EXTRA_VARIABLES, streams_kubeconfig=kubeconfig, streams_namespace=NS, zookeeper_ready_timeout=30,
+                    kafka_ready_timeout=30),
+        "west": {"streams_kubeconfig": kubeconfig, "streams_namespace": WEST, "zookeeper_enabled": False, "kafka_enabled": False,
+                 "kafka_authorization": "none", "kafka_listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}],
+                 "mirrormaker_sources": ["dev"], "mirrormaker_ready_timeout": 60, "mirrormaker_connector_timeout": 30}})
     env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default", "ANSIBLE_DISPLAY_ARGS_TO_STDOUT": "1"}
     run = run_playbook(tmp_path, hosts, env=env, args=["-vvv"], timeout=900)
     assert run.rc == 0, run.stdout[-4000:] + run.stderr[-2000:]
@@ -77,6 +88,10 @@ def test_a_verbose_site_run_prints_no_key(kubesim, kubeconfig, tmp_path):
     assert {"dev-cluster-ca", "dev-clients-ca", "dev-zookeeper-nodes", "dev-kafka-brokers"} <= names, names
     # and the users' Secrets: the SCRAM password (from the inventory) and the mutual-TLS user's key
     assert {name for name, _key in EXTRA_SECRETS} | {"dev-user-audit", "dev-kafka-admin-user"} <= names, names
+    # west's copy of its certificate holds the same key as dev's, which is checked
+    assert "dev-west-mirrormaker-user" in names, names
+    copy = kubesim.get("v1", "Secret", WEST, "dev-west-mirrormaker-user")
+    assert copy is not None and copy["data"] == kubesim.get("v1", "Secret", NS, "dev-west-mirrormaker-user")["data"]
     leaks = sorted({label for label, value in secrets for form in forms(value) if form in output})
     assert leaks == [], "secrets in the -vvv output: %s" % ", ".join(leaks)
 
