@@ -186,7 +186,9 @@ def test_directory_mode_writes_private_keys_only_when_asked(tmp_path):
         "streams_manifest_private_keys": True})
     run = run_playbook(tmp_path, asked, timeout=900)
     assert run.rc == 0, run.describe()
-    assert keyed(written("keys")) == ["dev-clients-ca", "dev-cluster-ca", "dev-kafka-brokers", "dev-zookeeper-nodes"]
+    # the CAs, the brokers' and ZooKeeper's certificates, and the users Job's (the ACL authorizer is on by default)
+    assert keyed(written("keys")) == ["dev-clients-ca", "dev-cluster-ca", "dev-kafka-admin-user", "dev-kafka-brokers",
+                                      "dev-zookeeper-nodes"]
     files = {path.name: path.read_text() for path in (tmp_path / "keys" / "dev").glob("*.yaml")}
     # a re-run reuses what it wrote: the same files
     again = run_playbook(tmp_path, asked, timeout=900)
