@@ -208,13 +208,18 @@ def cluster_vars(kubeconfig, name, **extra):
 
 def write_inventory(path, kubeconfig, clusters, **extra):
     """``clusters``: names (namespace bench-NAME), each with all six components; MirrorMaker 2
-    mirrors ``upstream``, a host of the group ``mirror_sources`` that site.yml does not deploy."""
+    mirrors ``upstream``, a host of the group ``mirror_sources`` that site.yml does not deploy (a
+    plaintext one; the clusters themselves have the secure defaults)."""
     inventory = {"all": {
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
         "children": {
             "kafka_clusters": {"hosts": {name: cluster_vars(kubeconfig, name, **extra) for name in clusters}},
+            # plaintext, without the ACL authorizer: no kafka role issues its certificates here
             "mirror_sources": {"hosts": {SOURCE_HOST: {"streams_kubeconfig": kubeconfig,
-                                                       "streams_namespace": "bench-" + SOURCE_HOST}}},
+                                                       "streams_namespace": "bench-" + SOURCE_HOST,
+                                                       "kafka_authorization": "none",
+                                                       "kafka_listeners": [{"name": "plain", "port": 9092, "type": "internal",
+                                                                            "tls": False}]}}},
         }}}
     path.write_text(yaml.safe_dump(inventory, default_flow_style=False))
     return path
