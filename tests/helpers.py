@@ -24,6 +24,11 @@ SITE = REPO / "playbooks" / "site.yml"
 CRDS = REPO / "roles" / "common" / "files" / "crds"
 KUBERNETES_VERSIONS = ["1.27", "1.37"]
 
+# A Kafka cluster that has to be asked for: plaintext, without the ACL authorizer. For hosts whose
+# kafka role does not run (so no certificate is issued), in tests about something else.
+PLAINTEXT_KAFKA = {"kafka_authorization": "none",
+                   "kafka_listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}]}
+
 
 def ansible_bin(name: str) -> str:
     path = VENV_BIN / name

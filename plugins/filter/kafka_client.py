@@ -45,6 +45,27 @@ COMPONENTS = ("connect", "mirrormaker", "bridge", "exporter")
 DIRECTORY_PROVIDER = "org.apache.kafka.common.config.provider.DirectoryConfigProvider"
 
 
+def _pick(listeners, external, simple):
+    """The listener the components use among the internal (or external) ones, as a dict with
+    name, port, tls and authentication, or None: TLS with the brokers' certificate from the cluster
+    CA (no cert_secret) first, unauthenticated before mutual TLS; with the ACL authorizer
+    (simple) only mutual TLS. Internal listeners without TLS come last, unless simple."""
+    try:
+        mine = [listener for listener in listeners or DEFAULT_LISTENERS if hasattr(listener, "get")
+                and (listener.get("type", "internal") != "internal") == external]
+        tls = sorted([listener for listener in mine if listener.get("tls") and not listener.get("cert_secret")
+                      and listener.get("authentication", "none") in (("tls",) if simple else ("none", "tls"))],
+                     key=lambda listener: listener.get("authentication", "none") != "none")
+        plain = [] if simple or external else [listener for listener in mine if not listener.get("tls")]
+        chosen = (tls + plain)[:1]
+        if chosen:
+            return {"name": chosen[0].get("name"), "port": int(chosen[0].get("port", PLAIN_PORT)), "tls": bool(chosen[0].get("tls")),
+                    "authentication": chosen[0].get("authentication", "none")}
+    except (TypeError, ValueError):
+        pass
+    return None
+
+
 def client_listener(host, listeners, authorization=DEFAULT_AUTHORIZATION):
     """(listener, problem): the Kafka host's listener the components use (kafka_listeners).
 
@@ -54,21 +75,10 @@ def client_listener(host, listeners, authorization=DEFAULT_AUTHORIZATION):
     SCRAM listener is never theirs. With the ACL authorizer (authorization simple) they must
     authenticate, so only a TLS listener with authentication: tls will do; otherwise one without
     authentication comes first. The listener is a dict with name, port, tls and authentication."""
-    listeners = listeners or DEFAULT_LISTENERS
     simple = authorization == "simple"
-    try:
-        internal = [listener for listener in listeners
-                    if hasattr(listener, "get") and listener.get("type", "internal") == "internal"]
-        tls = sorted([listener for listener in internal if listener.get("tls") and not listener.get("cert_secret")
-                      and listener.get("authentication", "none") in (("tls",) if simple else ("none", "tls"))],
-                     key=lambda listener: listener.get("authentication", "none") != "none")
-        plain = [] if simple else [listener for listener in internal if not listener.get("tls")]
-        chosen = (tls + plain)[:1]
-        if chosen:
-            return {"name": chosen[0].get("name"), "port": int(chosen[0].get("port", PLAIN_PORT)), "tls": bool(chosen[0].get("tls")),
-                    "authentication": chosen[0].get("authentication", "none")}, None
-    except (TypeError, ValueError):
-        pass
+    chosen = _pick(listeners, external=False, simple=simple)
+    if chosen:
+        return chosen, None
     if simple:
         return None, ("kafka_authorization of host %s is simple, so Connect, MirrorMaker 2, the Bridge and the Exporter "
                       "must authenticate with their client certificates, and kafka_listeners has no internal listener "
@@ -87,18 +97,9 @@ def external_listener(host, client, listeners, authorization=DEFAULT_AUTHORIZATI
     authentication: tls will do, and its absence is a problem; without, one without authentication
     comes first."""
     simple = authorization == "simple"
-    try:
-        candidates = sorted([listener for listener in listeners or DEFAULT_LISTENERS
-                             if hasattr(listener, "get") and listener.get("type", "internal") != "internal"
-                             and listener.get("tls") and not listener.get("cert_secret")
-                             and listener.get("authentication", "none") in (("tls",) if simple else ("none", "tls"))],
-                            key=lambda listener: listener.get("authentication", "none") != "none")
-    except (TypeError, ValueError):
-        candidates = []
-    if candidates:
-        chosen = candidates[0]
-        return {"name": chosen.get("name"), "port": int(chosen.get("port", PLAIN_PORT)), "tls": True,
-                "authentication": chosen.get("authentication", "none")}, None
+    chosen = _pick(listeners, external=True, simple=simple)
+    if chosen:
+        return chosen, None
     if simple:
         return None, ("kafka_authorization of host %s is simple, so the MirrorMaker 2 of host %s, on another Kubernetes "
                       "cluster, must authenticate with the client certificate %s issues it, on an external listener: "

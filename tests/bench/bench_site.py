@@ -40,7 +40,7 @@ import yaml
 
 from tests.bench.bench_roll import clock_mapping, table
 from tests.healthy_apps import HealthyApps
-from tests.helpers import REPO, run_playbook
+from tests.helpers import PLAINTEXT_KAFKA, REPO, run_playbook
 from tests.kubesim import KubeSim
 
 SOURCE_HOST = "upstream"  # mirrored by every cluster's MirrorMaker 2; in a group site.yml does not run on
@@ -215,11 +215,8 @@ def write_inventory(path, kubeconfig, clusters, **extra):
         "children": {
             "kafka_clusters": {"hosts": {name: cluster_vars(kubeconfig, name, **extra) for name in clusters}},
             # plaintext, without the ACL authorizer: no kafka role issues its certificates here
-            "mirror_sources": {"hosts": {SOURCE_HOST: {"streams_kubeconfig": kubeconfig,
-                                                       "streams_namespace": "bench-" + SOURCE_HOST,
-                                                       "kafka_authorization": "none",
-                                                       "kafka_listeners": [{"name": "plain", "port": 9092, "type": "internal",
-                                                                            "tls": False}]}}},
+            "mirror_sources": {"hosts": {SOURCE_HOST: dict(PLAINTEXT_KAFKA, streams_kubeconfig=kubeconfig,
+                                                           streams_namespace="bench-" + SOURCE_HOST)}},
         }}}
     path.write_text(yaml.safe_dump(inventory, default_flow_style=False))
     return path

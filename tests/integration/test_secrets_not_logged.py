@@ -11,7 +11,7 @@ import base64
 import pytest
 
 from tests.fake_connect import FakeConnect
-from tests.helpers import run_playbook, write_inventory
+from tests.helpers import PLAINTEXT_KAFKA, run_playbook, write_inventory
 from tests.integration.test_kafka_playbook import NS
 from tests.integration.test_kafka_roll import serve
 from tests.integration.test_zookeeper_playbook import serve_admin
@@ -73,9 +73,9 @@ def test_a_verbose_site_run_prints_no_key(kubesim, kubeconfig, tmp_path):
     hosts = write_inventory(tmp_path / "hosts.yml", {
         "dev": dict(EXTRA_VARIABLES, streams_kubeconfig=kubeconfig, streams_namespace=NS, zookeeper_ready_timeout=30,
                     kafka_ready_timeout=30),
-        "west": {"streams_kubeconfig": kubeconfig, "streams_namespace": WEST, "zookeeper_enabled": False, "kafka_enabled": False,
-                 "kafka_authorization": "none", "kafka_listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}],
-                 "mirrormaker_sources": ["dev"], "mirrormaker_ready_timeout": 60, "mirrormaker_connector_timeout": 30}})
+        "west": dict(PLAINTEXT_KAFKA, streams_kubeconfig=kubeconfig, streams_namespace=WEST, zookeeper_enabled=False,
+                     kafka_enabled=False, mirrormaker_sources=["dev"], mirrormaker_ready_timeout=60,
+                     mirrormaker_connector_timeout=30)})
     env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default", "ANSIBLE_DISPLAY_ARGS_TO_STDOUT": "1"}
     run = run_playbook(tmp_path, hosts, env=env, args=["-vvv"], timeout=900)
     assert run.rc == 0, run.stdout[-4000:] + run.stderr[-2000:]

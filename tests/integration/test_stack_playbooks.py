@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.fake_connect import FakeConnect
-from tests.helpers import REPO, run_playbook, run_tasks, write_inventory
+from tests.helpers import PLAINTEXT_KAFKA, REPO, run_playbook, run_tasks, write_inventory
 from tests.integration.test_zookeeper_playbook import serve_admin
 
 NS = "kafka"
@@ -34,14 +34,13 @@ EXPORTER_GATE = "streams.kafka.exporter : Wait for the Kafka Exporter to see eve
 # The roles run without the kafka role, which issues the certificates the secure defaults (mutual
 # TLS, the ACL authorizer) need: the hosts' Kafka is a plaintext one unless a test says otherwise.
 # The defaults are deployed whole in test_component_identities.py and test_site_multi_cluster.py.
-PLAIN = {"kafka_authorization": "none", "kafka_listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}]}
 SECURE = {"kafka_authorization": "simple", "kafka_listeners": [{"name": "tls", "port": 9093, "type": "internal", "tls": True,
                                                                 "authentication": "tls"}]}
 
 
 def inventory(tmp_path, kubeconfig, hosts):
     """hosts: name -> variables; every host talks to kubesim in namespace kafka."""
-    base = dict(PLAIN, streams_kubeconfig=kubeconfig, streams_namespace=NS, connect_ready_timeout=30,
+    base = dict(PLAINTEXT_KAFKA, streams_kubeconfig=kubeconfig, streams_namespace=NS, connect_ready_timeout=30,
                 mirrormaker_ready_timeout=30, bridge_ready_timeout=30, exporter_ready_timeout=30,
                 connect_connector_timeout=20, mirrormaker_connector_timeout=20, zookeeper_ready_timeout=30)
     return write_inventory(tmp_path / "hosts.yml", {name: dict(base, **variables) for name, variables in hosts.items()})

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from tests.healthy_apps import HealthyApps
-from tests.helpers import run_playbook
+from tests.helpers import PLAINTEXT_KAFKA, run_playbook
 from tests.kubesim import KubeSim
 
 CLUSTER = "dev"
@@ -97,7 +97,6 @@ class Apps(HealthyApps):
 # plaintext one without the ACL authorizer.
 GROUPS = {"stateful": (("zookeeper", "kafka"), []),
           "clients": (("connect", "mirrormaker", "bridge", "exporter"), ["--skip-tags", "zookeeper,kafka"])}
-PLAINTEXT = {"kafka_authorization": "none", "kafka_listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}]}
 _OUTCOMES = {}
 
 
@@ -120,7 +119,7 @@ def outcome_of(group, tmp_path_factory):
             common = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                       "streams_kubeconfig": kubeconfig, "streams_cluster_name": CLUSTER}
             if group == "clients":
-                common.update(PLAINTEXT)
+                common.update(PLAINTEXT_KAFKA)
             inventory = {"all": {"vars": common, "children": {
                 "kafka_clusters": {"hosts": {host(*case): host_vars(*case) for case in cases}},
                 # MirrorMaker 2's source: a Kafka host the play does not deploy
