@@ -14,6 +14,13 @@ COLLECTION_LINK := $(VENV)/collections/ansible_collections/streams/kafka
 SANITY_ROOT := build/sanity/ansible_collections/streams/kafka
 INVENTORY ?= inventories/local
 PYTEST_ARGS ?=
+# The suites run on every core: a playbook run keeps one core busy. Tests that share a session
+# fixture or a fixed address carry an xdist_group mark (loadgroup keeps each group on one worker);
+# the unit modules' renders are module fixtures (loadscope runs a module on one worker).
+# PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= auto
+XDIST_UNIT := -n $(PYTEST_WORKERS) --dist loadscope
+XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(VENV)/collections
@@ -93,14 +100,14 @@ sanity: venv
 
 # tests/unit/test_checkov.py runs checkov from $(CHECKOV_VENV) on the rendered default deployment.
 unit: venv checkov-venv
-	python -m pytest tests/unit $(PYTEST_ARGS)
+	python -m pytest tests/unit $(XDIST_UNIT) $(PYTEST_ARGS)
 
 integration: venv zookeeper-package
-	python -m pytest tests/integration $(PYTEST_ARGS)
+	python -m pytest tests/integration $(XDIST) $(PYTEST_ARGS)
 
 # Bad input refused before any write (tests/reliability/bad_inputs/, one host each).
 test-reliability: venv
-	python -m pytest tests/reliability $(PYTEST_ARGS)
+	python -m pytest tests/reliability $(XDIST) $(PYTEST_ARGS)
 
 # molecule/default: site.yml converged twice (the second changes nothing) on a kubesim it starts
 # with healthy applications behind the pod proxy, then status.yml; offline, no containers.
