@@ -96,9 +96,12 @@ def write_inventory(path: pathlib.Path, hosts: dict, group: str = "kafka_cluster
 
 
 def run_playbook(tmp_path: pathlib.Path, inventory: pathlib.Path, playbook: pathlib.Path = SITE,
-                 extra_vars: dict | None = None, check: bool = False, timeout: float = 300,
+                 extra_vars: dict | None = None, check: bool = False, timeout: float = 600,
                  env: dict | None = None, args=()) -> PlaybookRun:
-    """Run ansible-playbook from ``tmp_path`` (so relative manifest dirs land there)."""
+    """Run ansible-playbook from ``tmp_path`` (so relative manifest dirs land there).
+
+    ``timeout`` only stops a hung run: under pytest-xdist two runs share the two cores, and a
+    site.yml that takes 100 s alone can take twice that."""
     home = tmp_path / ".ansible-home"
     home.mkdir(exist_ok=True)
     cmd = [ansible_bin("ansible-playbook"), str(playbook), "-i", str(inventory)]

@@ -13,8 +13,9 @@ from ansible.errors import AnsibleFilterError
 def cert_renewal(info, common_name, sans, bundle, ca_bundle, renewal_days=None):
     """Reasons to issue a new certificate; [] keeps the one there is.
 
-    `info` is community.crypto.x509_certificate_info's result for the certificate in the Secret,
-    run with valid_at.renew = now + renewal days (None or a skipped result: there is none);
+    `info` is what community.crypto's x509_certificate_info filter and cert_valid_at say of the
+    certificate in the Secret, valid_at.renew at now + renewal days (None, {} or a skipped module
+    result: there is none);
     `bundle` the Secret's ca.crt and `ca_bundle` the CA's current one.
     """
     if not info or not hasattr(info, "get") or info.get("skipped") or "valid_at" not in info:

@@ -13,7 +13,7 @@ short_description: Read Kubernetes objects, retrying the API's transient errors
 version_added: 0.1.0
 author: streams.kafka maintainers (@streams-kafka)
 description:
-  - Reads one object by name, or the objects of a kind matching label selectors, like
+  - Reads one object by name, several by their names, or the objects of a kind matching label selectors, like
     M(kubernetes.core.k8s_info), through kubernetes.core's client and auth options.
   - Unlike M(kubernetes.core.k8s_info), a 429, 500, 502, 503 or 504 answer or a connection that
     cannot be opened is retried (5 attempts, honouring C(Retry-After) up to 10 s), as every
@@ -36,8 +36,15 @@ options:
     description: The namespace of namespaced objects; omit for cluster-scoped ones.
     type: str
   name:
-    description: The object's name. Without it, every object of the kind in O(namespace) that matches O(label_selectors).
+    description:
+      - The object's name. Without it or O(names), every object of the kind in O(namespace) that matches O(label_selectors).
     type: str
+  names:
+    description:
+      - Several objects' names, read in one module run (one request each); RV(missing) lists those that do not exist.
+      - Cheaper than a loop over O(name), which starts the module once per name.
+    type: list
+    elements: str
   label_selectors:
     description: Label selectors (C(key=value), C(key!=value), C(key)); an object must match all.
     type: list
@@ -91,6 +98,15 @@ EXAMPLES = r"""
     name: prod-east-kafka
   register: live
 
+- name: Read a CA certificate and a client certificate in one run
+  streams.kafka.object_info:
+    api_version: v1
+    kind: Secret
+    namespace: kafka
+    names: [prod-east-cluster-ca-cert, prod-east-connect-user]
+  register: secrets
+  no_log: true
+
 - name: Read the Deployments of one cluster
   streams.kafka.object_info:
     api_version: apps/v1
@@ -112,6 +128,12 @@ resources:
     - apiVersion: apps/v1
       kind: StatefulSet
       metadata: {name: prod-east-kafka, namespace: kafka}
+missing:
+  description: With O(names), the names that no object has, in the order given.
+  returned: success
+  type: list
+  elements: str
+  sample: [prod-east-connect-user]
 """
 
 from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, readiness
@@ -119,6 +141,8 @@ from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, read
 
 def find(api, params):
     """The objects; with wait_condition, once the named object reports the condition."""
+    if params["names"] is not None:
+        return [obj for name in params["names"] for obj in api.find(params["api_version"], params["kind"], params["namespace"], name)]
     def probe():
         found = api.find(params["api_version"], params["kind"], params["namespace"], params["name"], params["label_selectors"])
         if params["wait_condition"]:
@@ -137,18 +161,23 @@ def main():
         kind=dict(type="str", required=True),
         namespace=dict(type="str"),
         name=dict(type="str"),
+        names=dict(type="list", elements="str"),
         label_selectors=dict(type="list", elements="str", default=[]),
         wait_condition=dict(type="dict", options=dict(type=dict(type="str", required=True),
                                                       status=dict(type="str", default="True"))),
         wait_timeout=dict(type="int", default=120),
-    ), supports_check_mode=True, required_by={"wait_condition": "name"})
+    ), supports_check_mode=True, required_by={"wait_condition": "name"}, mutually_exclusive=[("name", "names")])
     try:
         resources = find(k8s_api.ObjectApi(module), module.params)
     except k8s_api.ApiError as error:
         module.fail_json(msg=str(error), status=error.status)
     except (readiness.NotReady, readiness.ConditionFailed) as error:
         module.fail_json(msg=str(error))
-    module.exit_json(changed=False, resources=resources)
+    result = dict(changed=False, resources=resources)
+    if module.params["names"] is not None:
+        found = set(obj["metadata"]["name"] for obj in resources)
+        result["missing"] = [name for name in module.params["names"] if name not in found]
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def rendered_fixture(tmp_path_factory):
     hosts.update({host: variables for host, (variables, _fragments) in REFUSED.items()})
     inventory = write_inventory(tmp / "hosts.yml", hosts, group_vars={
         "streams_deploy_to": "directory", "streams_manifest_dir": "out"})
-    run = run_playbook(tmp, inventory, playbook=PLAYBOOK, args=["--forks", "20"])
+    run = run_playbook(tmp, inventory, playbook=PLAYBOOK, args=["--forks", "20"], timeout=900)
     return tmp, run
 
 

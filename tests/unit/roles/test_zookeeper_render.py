@@ -92,7 +92,7 @@ def rendered_fixture(tmp_path_factory):
     hosts.update({host: variables for host, (variables, _fragments) in REFUSED.items()})
     inventory = write_inventory(tmp / "hosts.yml", hosts, group_vars={
         "streams_deploy_to": "directory", "streams_manifest_dir": "out"})
-    run = run_playbook(tmp, inventory, args=["--forks", "25"])
+    run = run_playbook(tmp, inventory, args=["--forks", "25"], timeout=900)
     return tmp, run
 
 

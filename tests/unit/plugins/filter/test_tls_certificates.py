@@ -1,11 +1,16 @@
 """The SANs of the ZooKeeper and Kafka certificates, and when a certificate is renewed."""
 
+import datetime
+
 import pytest
 from ansible.errors import AnsibleFilterError
+from ansible_collections.community.crypto.plugins.filter.x509_certificate_info import x509_certificate_info_filter
 
 from ansible_collections.streams.kafka.plugins.filter import cert_renewal as renewal
+from ansible_collections.streams.kafka.plugins.filter import cert_valid_at as valid_at
 from ansible_collections.streams.kafka.plugins.filter import tls_sans as sans
 from ansible_collections.streams.kafka.plugins.module_utils import kafka_listeners
+from tests.tls_certs import CertificateAuthority
 
 
 def test_zookeeper_sans_name_every_member_and_service():
@@ -93,3 +98,39 @@ def test_several_reasons_at_once_and_a_broken_input():
     assert len(renewal.cert_renewal(info(renew=False, cn="x"), "dev-kafka", [], "A", "B")) == 4
     with pytest.raises(AnsibleFilterError, match="valid_at.renew"):
         renewal.cert_renewal({"valid_at": {}}, "dev-kafka", WANTED, "CA", "CA")
+
+
+@pytest.mark.parametrize("days_left, renewal_days, now, renew", [
+    (90, 30, True, True),     # well inside its life
+    (20, 30, True, False),    # inside the renewal window: renew
+    (31, 30, True, True),
+    (29, 30, True, False),
+])
+def test_a_real_certificate_is_valid_now_and_renewed_inside_the_window(days_left, renewal_days, now, renew):
+    _key, pem = CertificateAuthority("dev-cluster-ca").issue("dev-kafka", dns=["a.example.com"], days=days_left)
+    info = valid_at.cert_valid_at(x509_certificate_info_filter(pem.decode()), renewal_days)
+    assert info["valid_at"] == {"now": now, "renew": renew}
+    # what cert_renewal reads keeps coming through
+    assert info["subject"]["commonName"] == "dev-kafka" and info["subject_alt_name"] == ["DNS:a.example.com"]
+    assert renewal.cert_renewal(info, "dev-kafka", ["DNS:a.example.com"], "CA", "CA", renewal_days) == \
+        ([] if renew else ["it expires %s, within %d days" % (info["not_after"], renewal_days)])
+
+
+def test_an_expired_or_not_yet_valid_certificate_is_not_valid_now():
+    dates = {"not_before": "20260101000000Z", "not_after": "20260601000000Z"}
+    before, during, after = (datetime.datetime(2025, 12, 31), datetime.datetime(2026, 3, 1), datetime.datetime(2026, 6, 2))
+    assert valid_at.cert_valid_at(dates, 0, now=before)["valid_at"] == {"now": False, "renew": False}
+    assert valid_at.cert_valid_at(dates, 30, now=during)["valid_at"] == {"now": True, "renew": True}
+    assert valid_at.cert_valid_at(dates, 100, now=during)["valid_at"] == {"now": True, "renew": False}
+    assert valid_at.cert_valid_at(dates, 0, now=after)["valid_at"] == {"now": False, "renew": False}
+
+
+@pytest.mark.parametrize("info, days, message", [
+    ({"not_before": "20260101000000Z"}, 30, "not_after"),
+    ({"not_before": "2026-01-01", "not_after": "20260601000000Z"}, 30, "not_before"),
+    ("-----BEGIN CERTIFICATE-----", 30, "needs a dictionary"),
+    ({"not_before": "20260101000000Z", "not_after": "20260601000000Z"}, "thirty", "renewal_days"),
+])
+def test_valid_at_refuses_what_it_cannot_read(info, days, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        valid_at.cert_valid_at(info, days)

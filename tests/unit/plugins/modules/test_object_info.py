@@ -44,6 +44,23 @@ def test_reads_one_object_by_name_and_none_when_missing(objects, kubeconfig, cap
     assert names(namespace) == [NS]
 
 
+def test_reads_several_by_name_in_one_run_and_says_which_are_missing(objects, kubeconfig, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    objects.clear_requests()
+    found = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS, names=["c", "zzz", "a"])
+    assert found["_rc"] == 0 and not found["changed"]
+    # in the order asked, the missing one left out and named
+    assert [item["metadata"]["name"] for item in found["resources"]] == ["c", "a"] and found["missing"] == ["zzz"]
+    gets = [r["path"] for r in objects.requests if r["method"] == "GET" and "/configmaps" in r["path"]]
+    assert sorted(gets) == sorted("/api/v1/namespaces/%s/configmaps/%s" % (NS, n) for n in ("a", "c", "zzz")), gets
+    none = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS, names=[])
+    assert none["_rc"] == 0 and none["resources"] == [] and none["missing"] == []
+    # name and names together are refused; without names there is no missing
+    both = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS, name="a", names=["b"])
+    assert both["_rc"] == 1 and "mutually exclusive" in both["msg"]
+    assert "missing" not in run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS, name="a")
+
+
 def test_lists_by_every_selector(objects, kubeconfig, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     prod = run(capsys, kubeconfig=kubeconfig, api_version="v1", kind="ConfigMap", namespace=NS,
