@@ -143,6 +143,7 @@ def find(api, params):
     """The objects; with wait_condition, once the named object reports the condition."""
     if params["names"] is not None:
         return [obj for name in params["names"] for obj in api.find(params["api_version"], params["kind"], params["namespace"], name)]
+
     def probe():
         found = api.find(params["api_version"], params["kind"], params["namespace"], params["name"], params["label_selectors"])
         if params["wait_condition"]:
