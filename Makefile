@@ -14,9 +14,9 @@ COLLECTION_LINK := $(VENV)/collections/ansible_collections/streams/kafka
 SANITY_ROOT := build/sanity/ansible_collections/streams/kafka
 INVENTORY ?= inventories/local
 PYTEST_ARGS ?=
-# The suites run on every core: a playbook run keeps one core busy. Tests that share a session
-# fixture or a fixed address carry an xdist_group mark (loadgroup keeps each group on one worker);
-# the unit modules' renders are module fixtures (loadscope runs a module on one worker).
+# The suites run on every core: a playbook run keeps one core busy. Modules that share a fixture's
+# run or a fixed address are grouped in tests/xdist_groups.py (loadgroup runs a group on one
+# worker); the unit modules' renders are module fixtures (loadscope runs a module on one worker).
 # PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= auto
 XDIST_UNIT := -n $(PYTEST_WORKERS) --dist loadscope

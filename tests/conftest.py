@@ -28,3 +28,12 @@ def kubesim_client(kubesim, tmp_path):  # pylint: disable=redefined-outer-name
     api_client = kubernetes.client.ApiClient(configuration)
     yield DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
     api_client.close()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` with the groups of tests/xdist_groups.py (xdist's own does not group under pytest 9)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from .xdist_groups import scheduler  # pylint: disable=import-outside-toplevel
+    return scheduler(config, log)

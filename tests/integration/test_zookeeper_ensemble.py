@@ -19,9 +19,6 @@ from ansible_collections.streams.kafka.plugins.module_utils.readiness import Not
 from tests.helpers import by_kind, load_manifests, pod_api, run_playbook, run_tasks, write_inventory
 from tests.zookeeper_ensemble import Ensemble, missing_reason, zookeeper_available
 
-# Under pytest-xdist one worker runs them all: every ensemble binds 127.0.0.11-13.
-pytestmark = pytest.mark.xdist_group("zookeeper-ensemble")
-
 NS = "kafka"
 PODS = ["dev-zookeeper-0", "dev-zookeeper-1", "dev-zookeeper-2"]
 

@@ -18,9 +18,6 @@ import pytest
 
 from tests.reliability.clusters import FAULTS, state_difference
 
-# Under pytest-xdist one worker runs these and test_api_loss: they share one session's scenario.
-pytestmark = pytest.mark.xdist_group("api-scenario")
-
 FAULTED = sorted(FAULTS)
 
 

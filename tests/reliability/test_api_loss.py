@@ -10,12 +10,7 @@ unnoticed: tests/unit/plugins/module_utils/test_k8s_api_retries.py.)
 
 import re
 
-import pytest
-
 from tests.reliability.clusters import KAFKA_APPLY, LOST, is_kafka, state_difference
-
-# Under pytest-xdist one worker runs these and test_api_faults: they share one session's scenario.
-pytestmark = pytest.mark.xdist_group("api-scenario")
 
 
 def test_the_play_stops_saying_the_api_cannot_be_reached(api_scenario):

@@ -14,9 +14,6 @@ import yaml
 
 from tests.helpers import run_playbook, write_inventory
 
-# Under pytest-xdist one worker runs them all: they read one run of every bad input.
-pytestmark = pytest.mark.xdist_group("bad-inputs")
-
 CASES = sorted(pathlib.Path(__file__).parent.glob("bad_inputs/*.yml"))
 
 

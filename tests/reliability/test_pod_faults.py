@@ -30,9 +30,6 @@ from tests.healthy_apps import HealthyApps
 from tests.helpers import PLAINTEXT_KAFKA, run_playbook
 from tests.kubesim import KubeSim
 
-# Under pytest-xdist one worker runs them all: the tests of a group read that group's one run.
-pytestmark = pytest.mark.xdist_group("pod-faults")
-
 CLUSTER = "dev"
 COMPONENTS = ("zookeeper", "kafka", "connect", "mirrormaker", "bridge", "exporter")
 TIMEOUT = 8

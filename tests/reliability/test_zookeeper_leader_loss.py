@@ -34,9 +34,6 @@ from tests.kafka_metrics import serve_metrics
 from tests.kubesim import KubeSim
 from tests.zookeeper_ensemble import Ensemble
 
-# Under pytest-xdist one worker runs them all: the ensemble binds 127.0.0.11-13 and is shared.
-pytestmark = pytest.mark.xdist_group("zookeeper-ensemble")
-
 NS = "kafka"
 ZOOKEEPER_GATE = "streams.kafka.zookeeper : Wait for a leader and every follower in sync"
 KAFKA_GATE = "streams.kafka.kafka : Wait for every broker running, one controller and no under-replicated or offline partitions"
