@@ -374,3 +374,13 @@ class ObjectApi(object):
         meta = obj["metadata"]
         return self._call("patch", obj, self._client.patch, self._resource(obj), patch, name=meta["name"],
                           namespace=meta.get("namespace"), content_type="application/merge-patch+json")
+
+    def merge_patch(self, obj, patch, field_manager):
+        """A JSON merge patch (RFC 7386) of `obj`, sent as `field_manager`: it changes only the
+        fields it names and the server records them under that manager, so applies by other
+        managers that do not name them leave them alone. A `metadata.resourceVersion` in `patch`
+        is a precondition (409 when the object changed since). Returns the patched object."""
+        meta = obj["metadata"]
+        return self._call("patch", obj, self._client.patch, self._resource(obj), patch, name=meta["name"],
+                          namespace=meta.get("namespace"), content_type="application/merge-patch+json",
+                          field_manager=field_manager)
