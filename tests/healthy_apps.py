@@ -7,10 +7,16 @@ component does, chosen by the pod's ``app.kubernetes.io/name`` label:
 | component | port | answers |
 |---|---|---|
 | zookeeper | 8080 | AdminServer mntr/srvr: pod 0 leads, every other member follows (replicas from the StatefulSet) |
-| kafka | 9404 | broker metrics (tests/kafka_metrics.py): RUNNING, broker 0 the active controller, no URP |
+| kafka | 9404 | broker metrics (tests/kafka_metrics.py): RUNNING, broker 0 the active controller, no URP (KRaft: below) |
+| kafka-controller | 9404 | KRaft controller metrics (tests/kafka_metrics.py): a healthy quorum, pod 0 the leader and active controller |
 | connect, mirrormaker | 8083 | a Kafka Connect REST API that keeps state (tests/fake_connect.py), one per Deployment |
 | bridge | 8080 | ``/ready`` 204 and ``/`` as Bridge 0.31 |
 | exporter | 9404 | kafka_exporter metrics with ``kafka_brokers`` = the brokers of the cluster's StatefulSet |
+
+KRaft brokers: when the cluster has a ``<cluster>-kafka-controller`` StatefulSet (dedicated
+controllers) no broker is the active controller and brokers serve no controller metrics; when
+``<cluster>-kafka`` carries ``streams.kafka/metadata-mode: kraft`` without one (combined mode)
+the brokers are also the quorum, broker 0 its leader and the active controller.
 
 ``python -m tests.kubesim --healthy-apps`` runs it, for the molecule scenario and for trying the
 playbooks by hand; the pytest suites script their backends per test instead.
@@ -22,7 +28,7 @@ import re
 import threading
 
 from tests.fake_connect import FakeConnect
-from tests.kafka_metrics import broker_metrics, metrics_handler
+from tests.kafka_metrics import broker_metrics, controller_metrics, metrics_handler
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "unit" / "fixtures"
 JSON = {"Content-Type": "application/json"}
@@ -87,7 +93,11 @@ class HealthyApps:
         if component == "zookeeper":
             return 8080, self._zookeeper(namespace, cluster, ordinal(pod))
         if component == "kafka":
-            return 9404, metrics_handler(lambda: broker_metrics(controller=ordinal(pod) == 0))
+            return 9404, metrics_handler(self._broker_text(namespace, cluster, ordinal(pod)))
+        if component == "kafka-controller":
+            member = ordinal(pod)
+            return 9404, metrics_handler(lambda: controller_metrics(state="leader" if member == 0 else "follower", leader=1000,
+                                                                    controller=member == 0))
         if component in ("connect", "mirrormaker"):
             with self._lock:
                 fake = self._connect.setdefault((namespace, cluster, component), FakeConnect())
@@ -97,6 +107,20 @@ class HealthyApps:
         if component == "exporter":
             return 9404, self._exporter(namespace, cluster)
         return None
+
+    def _broker_text(self, namespace, cluster, member):
+        """The metrics of a healthy broker, as the cluster's metadata mode has it (read at each scrape)."""
+        def text():
+            if self.sim.get("apps/v1", "StatefulSet", namespace, "%s-kafka-controller" % cluster) is not None:
+                # KRaft with dedicated controllers: brokers have no controller metrics.
+                return broker_metrics(leave_out=("kafka_controller_kafkacontroller_activecontrollercount",
+                                                 "kafka_controller_kafkacontroller_offlinepartitionscount"))
+            sts = self.sim.get("apps/v1", "StatefulSet", namespace, "%s-kafka" % cluster) or {}
+            if ((sts.get("metadata") or {}).get("annotations") or {}).get("streams.kafka/metadata-mode") == "kraft":
+                return controller_metrics(state="leader" if member == 0 else "follower", leader=0, controller=member == 0,
+                                          broker={})
+            return broker_metrics(controller=member == 0)
+        return text
 
     def _zookeeper(self, namespace, cluster, member):
         def handler(method, path, _query, _body):

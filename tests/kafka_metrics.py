@@ -1,7 +1,9 @@
 """Kafka broker metrics as the JMX exporter agent serves them with the kafka role's rules.
 
-``broker_metrics`` writes the Prometheus text of one broker; ``metrics_handler`` and
-``serve_metrics`` answer kubesim's pod proxy with it, for the kafka_ready gate in tests.
+``broker_metrics`` writes the Prometheus text of one broker, ``controller_metrics`` that of a
+KRaft controller (or, with ``broker=``, of a combined broker-controller); ``metrics_handler``,
+``serve_metrics`` and ``serve_quorum`` answer kubesim's pod proxy with them, for the kafka_ready
+gate in tests.
 """
 
 # (metric, JMX bean) of the gate's metrics, as the role's rules name them.
@@ -102,4 +104,77 @@ def serve_metrics(kubesim, namespace, cluster="dev", replicas=3, controller=0, b
     for ordinal in range(replicas):
         kubesim.route_proxy_handler(namespace, "%s-kafka-%d" % (cluster, ordinal), 9404,
                                     metrics_handler(lambda ordinal=ordinal: broker_metrics(**state[ordinal])))
+    return state
+
+
+RAFT_BEAN = "kafka.server:type=raft-metrics"
+CONTROLLER_NODE_ID_BASE = 1000
+
+
+def raft_lines(state="follower", leader=CONTROLLER_NODE_ID_BASE, epoch=5, high_watermark=1000, log_end_offset=None,
+               leave_out=()):
+    """The raft metrics lines as the role's rules name them (current-state: the state as a label, value 1)."""
+    values = {
+        "kafka_server_raftmetrics_current_leader": -1 if leader is None else leader,
+        "kafka_server_raftmetrics_current_epoch": epoch,
+        "kafka_server_raftmetrics_high_watermark": high_watermark,
+        "kafka_server_raftmetrics_log_end_offset": high_watermark if log_end_offset is None else log_end_offset,
+    }
+    lines = []
+    if "kafka_server_raftmetrics_current_state" not in leave_out and state is not None:
+        lines += ["# HELP kafka_server_raftmetrics_current_state The current state of this member; possible values are "
+                  "leader, candidate, voted, follower, unattached, observer (%s,attribute=current-state)" % RAFT_BEAN,
+                  "# TYPE kafka_server_raftmetrics_current_state untyped",
+                  'kafka_server_raftmetrics_current_state{current_state="%s",} 1.0' % state]
+    for name, value in values.items():
+        if name in leave_out:
+            continue
+        lines += ["# HELP %s %s,attribute=%s" % (name, RAFT_BEAN, name.rsplit("_raftmetrics_", 1)[1].replace("_", "-")),
+                  "# TYPE %s gauge" % name, "%s %.1f" % (name, value)]
+    return lines
+
+
+def controller_metrics(state="follower", leader=CONTROLLER_NODE_ID_BASE, epoch=5, high_watermark=1000, log_end_offset=None,
+                       controller=False, offline=0, zk_migration_state=None, leave_out=(), broker=None):
+    """The /metrics text of a KRaft controller: raft metrics, active controller count, offline
+    partitions and (optionally) the ZK migration state. `leader` is the node.id it names (None:
+    no leader known); `broker` (broker_metrics() arguments) makes it a combined broker-controller."""
+    if broker is not None:
+        text = broker_metrics(controller=controller, offline=offline, leave_out=leave_out, **broker)
+        lines = text.rstrip("\n").split("\n")
+    else:
+        lines = ["# HELP jvm_threads_current Current thread count of a JVM", "# TYPE jvm_threads_current gauge",
+                 "jvm_threads_current 61.0"]
+        for name, value in (("kafka_controller_kafkacontroller_activecontrollercount", 1 if controller else 0),
+                            ("kafka_controller_kafkacontroller_offlinepartitionscount", offline)):
+            if name not in leave_out:
+                lines += ["# HELP %s Attribute exposed for management %s,attribute=Value" % (name, GATE_BEANS[name]),
+                          "# TYPE %s gauge" % name, "%s %.1f" % (name, value)]
+    lines += raft_lines(state, leader, epoch, high_watermark, log_end_offset, leave_out)
+    if zk_migration_state is not None:
+        lines += ["# HELP kafka_controller_kafkacontroller_zkmigrationstate Attribute exposed for management "
+                  "kafka.controller:name=ZkMigrationState,type=KafkaController,attribute=Value",
+                  "# TYPE kafka_controller_kafkacontroller_zkmigrationstate gauge",
+                  "kafka_controller_kafkacontroller_zkmigrationstate %.1f" % zk_migration_state]
+    return "\n".join(lines) + "\n"
+
+
+def quorum_state(replicas=3, leader=0, node_id_base=CONTROLLER_NODE_ID_BASE, voters=None):
+    """controller_metrics() arguments per ordinal of a healthy quorum led by ordinal `leader`
+    (None: no leader), changed per ordinal by `voters` (ordinal -> arguments)."""
+    leader_id = None if leader is None else node_id_base + leader
+    return {ordinal: dict({"state": "leader" if ordinal == leader else ("follower" if leader is not None else "unattached"),
+                           "leader": leader_id, "controller": ordinal == leader}, **(voters or {}).get(ordinal, {}))
+            for ordinal in range(replicas)}
+
+
+def serve_quorum(kubesim, namespace, cluster="dev", replicas=3, leader=0, voters=None):
+    """Route every dedicated controller's metrics port (pods <cluster>-kafka-controller-N, node.id
+    1000+N), a healthy quorum led by ordinal `leader`; ``voters`` maps an ordinal to
+    controller_metrics() arguments. Returns the arguments per ordinal; changing them changes what
+    the next scrape answers."""
+    state = quorum_state(replicas, leader, voters=voters)
+    for ordinal in range(replicas):
+        kubesim.route_proxy_handler(namespace, "%s-kafka-controller-%d" % (cluster, ordinal), 9404,
+                                    metrics_handler(lambda ordinal=ordinal: controller_metrics(**state[ordinal])))
     return state

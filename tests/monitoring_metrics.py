@@ -157,11 +157,13 @@ def _yaml(relative):
     return yaml.safe_load((REPO / relative).read_text())
 
 
-def role_metrics_config(component):
-    """The exporter configuration the role of ``component`` gives its agent (metrics enabled)."""
+def role_metrics_config(component, kraft=False):
+    """The exporter configuration the role of ``component`` gives its agent (metrics enabled;
+    for kafka with ``kraft``, as in KRaft mode)."""
     if component == "kafka":
         defaults = _yaml("roles/kafka/defaults/main.yml")["kafka_metrics_config"]
-        gate = _yaml("roles/kafka/vars/main.yml")["__kafka_gate_metrics_rules"]
+        variables = _yaml("roles/kafka/vars/main.yml")
+        gate = variables["__kafka_gate_metrics_rules"] + (variables["__kafka_kraft_metrics_rules"] if kraft else [])
         # as __kafka_metrics_data combines them: the gate's rules first
         return dict(defaults, lowercaseOutputName=True, rules=gate + defaults.get("rules", []))
     return _yaml("roles/%s/defaults/main.yml" % component)["%s_metrics_config" % component]

@@ -20,7 +20,7 @@ def password_file(index):
 
 
 def kafka_users(users, cluster_name, previous=None, zookeeper_connect=None, zookeeper_tls=False, components=None,
-                identities=None):
+                identities=None, metadata_mode="zookeeper", bootstrap_server=None):
     """Return {'problems': [...], 'state': {...}, 'scram': [...], 'tls': [...], 'vault': [...], 'script': ...}.
 
     `state` is what the users Job applies (user names, authentication and ACL arguments),
@@ -32,9 +32,15 @@ def kafka_users(users, cluster_name, previous=None, zookeeper_connect=None, zook
     role's own client identities, User:<cluster>-<component>, checked like the users' ACLs.
     `identities` ([{name, acls}]) are other clusters' components with a certificate from this
     cluster's clients CA (MirrorMaker 2 reading from it), User:<name>; the role builds them.
+    `metadata_mode` (streams_metadata_mode) zookeeper makes the script apply them through
+    `zookeeper_connect`; kraft through the brokers at `bootstrap_server` (their replication
+    listener, host:port), with the brokers' certificate mounted at KAFKA_CLIENT_DIR.
     """
     if not cluster_name:
         raise AnsibleFilterError("kafka_users needs the cluster name, got %r" % (cluster_name,))
+    if metadata_mode not in users_util.METADATA_MODES:
+        raise AnsibleFilterError("kafka_users: streams_metadata_mode=%r is not valid: use %s"
+                                 % (metadata_mode, " or ".join(users_util.METADATA_MODES)))
     problems = users_util.problems(users, cluster_name)
     if components is not None:
         problems += users_util.component_problems(components, cluster_name)
@@ -46,10 +52,13 @@ def kafka_users(users, cluster_name, previous=None, zookeeper_connect=None, zook
                                + [{"name": other["name"], "acls": other.get("acls") or []} for other in identities or []])
     scram = [user["name"] for user in users if user["authentication"] == "scram-sha-512"]
     script = ""
-    if zookeeper_connect:
-        script = users_util.job_script(current, previous if isinstance(previous, dict) else {},
-                                       dict((name, password_file(index)) for index, name in enumerate(scram)),
-                                       zookeeper_connect, bool(zookeeper_tls))
+    scram_files = dict((name, password_file(index)) for index, name in enumerate(scram))
+    previous = previous if isinstance(previous, dict) else {}
+    if metadata_mode == "kraft":
+        if bootstrap_server:
+            script = users_util.job_script(current, previous, scram_files, None, False, "kraft", bootstrap_server)
+    elif zookeeper_connect:
+        script = users_util.job_script(current, previous, scram_files, zookeeper_connect, bool(zookeeper_tls))
     return {
         "problems": [],
         "state": current,

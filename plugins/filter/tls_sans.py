@@ -53,9 +53,10 @@ def zookeeper_sans(cluster_name, namespace, replicas):
     return ["DNS:%s" % name for name in _unique(names)]
 
 
-def kafka_sans(cluster_name, namespace, listeners):
+def kafka_sans(cluster_name, namespace, listeners, controllers=0):
     """Every broker's pod DNS name, the brokers and bootstrap Services, and the external hosts of
-    the TLS listeners that use the brokers' certificate (no cert_secret of their own)."""
+    the TLS listeners that use the brokers' certificate (no cert_secret of their own). KRaft's
+    dedicated controllers present the same certificate, so their pods and Service follow."""
     sts = "%s-kafka" % cluster_name
     headless = "%s-brokers" % sts
     if not listeners:
@@ -64,6 +65,11 @@ def kafka_sans(cluster_name, namespace, listeners):
     for broker in listeners[0]["brokers"]:
         names += _pod_names(broker["pod"], headless, namespace)
     names += _service_names(headless, namespace) + _service_names("%s-bootstrap" % sts, namespace)
+    # Appended only in KRaft dedicated mode: a ZooKeeper-mode certificate keeps its SANs (no renewal, no roll).
+    if controllers:
+        for ordinal in range(controllers):
+            names += _pod_names("%s-controller-%d" % (sts, ordinal), "%s-controllers" % sts, namespace)
+        names += _service_names("%s-controllers" % sts, namespace)
     entries = ["DNS:%s" % name for name in names]
     for listener in listeners:
         if not listener.get("tls") or listener.get("cert_secret") or not listener.get("external"):
@@ -77,8 +83,9 @@ def kafka_sans(cluster_name, namespace, listeners):
     return _unique(entries)
 
 
-def tls_sans(cluster_name, namespace, component, replicas=None, listeners=None):
-    """SANs of `component` (zookeeper: `replicas` members; kafka: the normalized `listeners`)."""
+def tls_sans(cluster_name, namespace, component, replicas=None, listeners=None, controllers=0):
+    """SANs of `component` (zookeeper: `replicas` members; kafka: the normalized `listeners` and
+    the number of dedicated KRaft `controllers`)."""
     if not cluster_name or not namespace:
         raise AnsibleFilterError("tls_sans needs the cluster name and namespace, got %r and %r" % (cluster_name, namespace))
     if component == "zookeeper":
@@ -87,7 +94,11 @@ def tls_sans(cluster_name, namespace, component, replicas=None, listeners=None):
         except (TypeError, ValueError):
             raise AnsibleFilterError("tls_sans needs the number of ZooKeeper members, got %r" % (replicas,))
     if component == "kafka":
-        return kafka_sans(cluster_name, namespace, listeners)
+        try:
+            controllers = int(controllers or 0)
+        except (TypeError, ValueError):
+            raise AnsibleFilterError("tls_sans needs the number of KRaft controllers, got %r" % (controllers,))
+        return kafka_sans(cluster_name, namespace, listeners, controllers)
     raise AnsibleFilterError("tls_sans knows zookeeper and kafka, not %r" % (component,))
 
 

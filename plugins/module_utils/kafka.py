@@ -8,7 +8,9 @@ which name the metrics the way Strimzi does. Ready means every broker answers wi
 ``kafka_server_kafkaserver_brokerstate`` 3 (RUNNING), the active controller count summed over
 the brokers is exactly 1, and no broker reports under-replicated or offline partitions.
 :func:`evaluate` is pure (pods and metric reads in, verdict out); :class:`BrokersGate` gathers
-them through the API server's pod proxy and waits with :func:`readiness.wait_until`.
+them through the API server's pod proxy and waits with :func:`readiness.wait_until`. This is
+the ZooKeeper-mode gate; in KRaft mode :mod:`kafka_quorum` judges the brokers with the helpers
+here and the metadata quorum itself.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,6 +32,12 @@ from ansible_collections.streams.kafka.plugins.module_utils.zookeeper import sho
 
 DEFAULT_METRICS_PORT = 9404
 DEFAULT_METRICS_PATH = metrics.DEFAULT_PATH
+# KRaft: how many records a voter's log end offset may trail the quorum leader's high watermark
+# and still count as caught up. The active controller appends a no-op record to the metadata log
+# every 500 ms (metadata.max.idle.interval.ms) and a follower fetches continuously, so a healthy
+# follower trails by at most the records of one fetch; one that stopped fetching falls behind by
+# two records a second (50: about 25 s), one that restarted by all it missed.
+DEFAULT_QUORUM_MAX_LAG = 50
 
 # The metric names the kafka role's exporter rules produce (Strimzi's naming).
 BROKER_STATE = "kafka_server_kafkaserver_brokerstate"
@@ -113,23 +121,28 @@ def _partitions(samples):
     return held, leads
 
 
-def read_broker(api, namespace, pod, port=DEFAULT_METRICS_PORT, path=DEFAULT_METRICS_PATH):
-    """Read one broker's metrics through the pod proxy.
-
-    Returns answered (the exporter replied at all), the gate's values (None when missing) and
-    problem (None when the broker reports RUNNING with every value present).
-    """
-    read = _blank_read()
+def scrape(api, namespace, pod, read, port=DEFAULT_METRICS_PORT, path=DEFAULT_METRICS_PATH):
+    """The pod's metrics through the pod proxy, or None with read's answered and problem set."""
     try:
         samples = metrics.read(api, namespace, pod, port, path)
     except ApiError as error:
         read["problem"] = "metrics on port %s do not answer: %s" % (port, short(str(error)))
-        return read
+        return None
     except metrics.MetricsError as error:
         read["answered"] = True
         read["problem"] = "metrics on port %s%s are not Prometheus text: %s" % (port, path, short(error.detail))
-        return read
+        return None
     read["answered"] = True
+    return samples
+
+
+def missing_problem(port, missing):
+    return "metrics on port %s have no %s; the JMX exporter must run with the kafka role's rules" % (port, ", ".join(missing))
+
+
+def broker_fields(read, samples, port=DEFAULT_METRICS_PORT, kraft=False):
+    """Fill a broker's read from its samples. In KRaft mode the active controller count and the
+    offline partitions live on the controllers, so a broker need not report them."""
     state = samples.total(BROKER_STATE)
     read["broker_state"] = _count(state)
     controller = samples.total(ACTIVE_CONTROLLER)
@@ -139,14 +152,26 @@ def read_broker(api, namespace, pod, port=DEFAULT_METRICS_PORT, path=DEFAULT_MET
     read["at_min_isr_partitions"] = _count(samples.total(AT_MIN_ISR))
     read["under_min_isr_partitions"] = _count(samples.total(UNDER_MIN_ISR))
     read["replicas"], read["leads"] = _partitions(samples)
-    missing = [name for name, value in ((BROKER_STATE, state), (ACTIVE_CONTROLLER, controller),
-                                        (UNDER_REPLICATED, read["under_replicated_partitions"]),
-                                        (OFFLINE, read["offline_partitions"])) if value is None]
+    required = ((BROKER_STATE, state),) + (() if kraft else ((ACTIVE_CONTROLLER, controller),)) + (
+        (UNDER_REPLICATED, read["under_replicated_partitions"]),) + (() if kraft else ((OFFLINE, read["offline_partitions"]),))
+    missing = [name for name, value in required if value is None]
     if state is not None and int(state) != RUNNING:
         read["problem"] = "broker state is %s (%d), not RUNNING (%d)" % (state_name(state), int(state), RUNNING)
     elif missing:
-        read["problem"] = ("metrics on port %s have no %s; the JMX exporter must run with the kafka role's rules"
-                           % (port, ", ".join(missing)))
+        read["problem"] = missing_problem(port, missing)
+    return read
+
+
+def read_broker(api, namespace, pod, port=DEFAULT_METRICS_PORT, path=DEFAULT_METRICS_PATH, kraft=False):
+    """Read one broker's metrics through the pod proxy.
+
+    Returns answered (the exporter replied at all), the gate's values (None when missing) and
+    problem (None when the broker reports RUNNING with every value present).
+    """
+    read = _blank_read()
+    samples = scrape(api, namespace, pod, read, port, path)
+    if samples is not None:
+        broker_fields(read, samples, port, kraft)
     return read
 
 
@@ -163,14 +188,8 @@ def _broker(name, pod, read):
     return broker
 
 
-def evaluate(pods, reads, replicas, expected=None):
-    """Judge the cluster from the pods (dicts as the API returns them) and their metric reads.
-
-    `expected` lists the pod names that must exist (the StatefulSet's); without it every pod
-    given is a broker and there must be `replicas` of them. Returns a dict: ready, controller
-    (pod name or None), brokers (pod name -> state), problems (each naming its pod), reason
-    and stuck (the pods whose problem does not clear on its own).
-    """
+def evaluate_brokers(pods, reads, replicas, expected=None):
+    """(names, brokers, problems): each broker's entry and the problems of its pod and read."""
     by_name = dict(((pod.get("metadata") or {}).get("name"), pod) for pod in pods)
     names = list(expected) if expected is not None else sorted(by_name)
     brokers = {}
@@ -182,6 +201,23 @@ def evaluate(pods, reads, replicas, expected=None):
         brokers[name] = broker
         if broker["problem"]:
             problems.append("pod %s: %s" % (name, broker["problem"]))
+    return names, brokers, problems
+
+
+def under_replicated_problems(names, brokers):
+    return ["pod %s: %d under-replicated partition(s)" % (name, brokers[name]["under_replicated_partitions"])
+            for name in names if brokers[name]["under_replicated_partitions"]]
+
+
+def evaluate(pods, reads, replicas, expected=None):
+    """Judge the cluster from the pods (dicts as the API returns them) and their metric reads.
+
+    `expected` lists the pod names that must exist (the StatefulSet's); without it every pod
+    given is a broker and there must be `replicas` of them. Returns a dict: ready, controller
+    (pod name or None), brokers (pod name -> state), problems (each naming its pod), reason
+    and stuck (the pods whose problem does not clear on its own).
+    """
+    names, brokers, problems = evaluate_brokers(pods, reads, replicas, expected)
     controllers = sorted(name for name, broker in brokers.items() if broker["active_controller"])
     controller = controllers[0] if len(controllers) == 1 else None
     if not controllers:
@@ -228,6 +264,9 @@ GATE_OPTIONS = dict(
     metrics_port=dict(type="int", default=DEFAULT_METRICS_PORT),
     metrics_path=dict(type="str", default=DEFAULT_METRICS_PATH),
     stuck_grace=dict(type="int", default=60),
+    metadata_mode=dict(type="str", default="zookeeper", choices=["zookeeper", "kraft"]),
+    controller_replicas=dict(type="int", default=0),
+    quorum_max_lag=dict(type="int", default=DEFAULT_QUORUM_MAX_LAG),
 )
 
 

@@ -15,6 +15,12 @@ assigned replica counts and the under-replicated / at-min-ISR / under-min-ISR fl
   to ``acks=all`` producers whenever any replica restarts, in whatever order; like Strimzi, the
   roll does not wait for them (it never could), and names them in its notes;
 - brokers that are not the active controller go first, the controller last.
+
+In KRaft mode (the gate is a kafka_quorum.KRaftGate) the dedicated controllers roll first, with
+:class:`ControllerRollPolicy`: followers first, the active controller last, each only while the
+other voters that are caught up still form a majority of all voters (Strimzi's
+KafkaQuorumCheck). Then the brokers under the rules above; in combined mode, where the brokers
+are the voters, the majority rule applies to them too.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,6 +29,7 @@ __metaclass__ = type
 
 from ansible_collections.streams.kafka.plugins.module_utils.k8s_api import ApiError
 from ansible_collections.streams.kafka.plugins.module_utils.kafka import broker_id, read_broker, selector_for, statefulset_name
+from ansible_collections.streams.kafka.plugins.module_utils.kafka_quorum import majority_without
 from ansible_collections.streams.kafka.plugins.module_utils.readiness import SERVING, NotReady, pod_problem, probeable
 
 LISTED = 10
@@ -59,9 +66,24 @@ def restart_blockers(read, states):
     return blocking, unavoidable
 
 
-class RollPolicy(object):
-    """Brokers that are not the controller first, the controller last; each only while every
-    broker serves and no partition it holds is under-replicated."""
+def quorum_blocker(quorum, name):
+    """Why voter `name` may not restart now under the majority rule, or None (also when it is
+    not a voter, or there is no quorum: ZooKeeper mode)."""
+    if not quorum or name not in quorum["voters"]:
+        return None
+    allowed, caught_up, needed = majority_without(quorum, name)
+    if allowed:
+        return None
+    behind = sorted(other for other, voter in quorum["voters"].items() if other != name and not voter["caught_up"])
+    return ("pod %s (node %s) waits for the quorum: without it %d of the %d voters are caught up, fewer than a majority "
+            "(%d); not caught up: %s" % (name, quorum["voters"][name]["node_id"], caught_up, len(quorum["voters"]), needed,
+                                         ", ".join(behind) or "none"))
+
+
+class _GatePolicy(object):
+    """What both roll policies share: the gate they observe through, and the notes they collect."""
+
+    members = "pods"
 
     def __init__(self, gate):
         self.gate = gate
@@ -71,7 +93,21 @@ class RollPolicy(object):
         try:
             return self.gate.observe()
         except ApiError as error:
-            raise NotReady("cannot read the brokers: %s" % error)
+            raise NotReady("cannot read the %s: %s" % (self.members, error))
+
+    def _note(self, text):
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def ready(self):
+        return self.gate.probe()
+
+
+class RollPolicy(_GatePolicy):
+    """Brokers that are not the controller first, the controller last; each only while every
+    broker serves and no partition it holds is under-replicated."""
+
+    members = "brokers"
 
     @staticmethod
     def _ordered(names, controller):
@@ -84,10 +120,6 @@ class RollPolicy(object):
         except NotReady:
             controller = None
         return self._ordered(names, controller)
-
-    def _note(self, text):
-        if text not in self.notes:
-            self.notes.append(text)
 
     def pick(self, pods, outdated):
         report = self._report()
@@ -107,14 +139,58 @@ class RollPolicy(object):
             if unavoidable:
                 self._note("pod %s: partitions %s have min.insync.replicas >= replicas; acks=all producers to them "
                            "stall while it restarts" % (name, listing(unavoidable)))
-            if not blocking:
+            quorum = quorum_blocker(report.get("quorum"), name)
+            if not blocking and not quorum:
                 return name
-            waiting.append("pod %s (broker %s) holds partitions that are under-replicated or leaderless: %s"
-                           % (name, broker_id(name), listing(blocking)))
+            if blocking:
+                waiting.append("pod %s (broker %s) holds partitions that are under-replicated or leaderless: %s"
+                               % (name, broker_id(name), listing(blocking)))
+            if quorum:
+                waiting.append(quorum)
         raise NotReady("; ".join(waiting))
 
-    def ready(self):
-        return self.gate.probe()
+
+class ControllerRollPolicy(_GatePolicy):
+    """The dedicated KRaft controllers: followers first (by ordinal), the active controller (the
+    quorum leader) last, each only while the quorum has one leader and the voters other than it
+    that are caught up are still a majority of all voters."""
+
+    members = "controllers"
+
+    @staticmethod
+    def _ordered(names, last):
+        others = sorted((name for name in names if name not in last), key=broker_id)
+        return others + sorted((name for name in names if name in last), key=broker_id)
+
+    @staticmethod
+    def _last(report):
+        return set(name for name in (report["quorum"]["leader"], report["controller"]) if name)
+
+    def order(self, names):
+        try:
+            last = self._last(self._report())
+        except NotReady:
+            last = set()
+        return self._ordered(names, last)
+
+    def pick(self, pods, outdated):
+        report = self._report()
+        quorum = report["quorum"]
+        if quorum["leader"] is None:
+            raise NotReady("no controller restarts while the quorum has no single leader: %s" % report["reason"])
+        last = self._last(report)
+        candidates = self._ordered(outdated, last)
+        if len(candidates) > len([name for name in candidates if name in last]):
+            candidates = [name for name in candidates if name not in last]  # the active controller after every other
+        waiting = []
+        for name in candidates:
+            blocker = quorum_blocker(quorum, name)
+            if not blocker:
+                if len(quorum["voters"]) == 1:
+                    self._note("pod %s is the only voter: the metadata quorum is down while it restarts" % name)
+                return name
+            waiting.append(blocker)
+        raise NotReady("; ".join(waiting))
 
 
 def scale_down_blockers(reads, replicas):

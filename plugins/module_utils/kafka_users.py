@@ -9,7 +9,9 @@ one message per problem, each naming the entry, the field, its value and what wo
 writes the shell script the users Job runs in the Kafka image: SCRAM credentials through
 ``kafka-configs.sh --zookeeper ... --add-config-file`` (the file written inside the container from
 the mounted password Secret, so no password is on a command line or in the Job's spec) and ACLs
-through ``kafka-acls.sh --authorizer-properties zookeeper.connect=...``.
+through ``kafka-acls.sh --authorizer-properties zookeeper.connect=...``. In KRaft mode there is no
+ZooKeeper: both tools talk to the brokers (``--bootstrap-server <cluster>-kafka-brokers.<ns>.svc:9091
+--command-config ...``) over the replication listener, with the brokers' own certificate (a super user).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,6 +41,10 @@ COMPONENTS = ("kafka", "kafka-admin", "connect", "mirrormaker", "bridge", "expor
 MAX_SECRET_NAME = 253
 SCRAM_ITERATIONS = 4096
 SCRAM_MECHANISM = "SCRAM-SHA-512"
+METADATA_MODES = ("zookeeper", "kraft")
+# KRaft mode: where the users Job mounts the brokers' certificate Secret <cluster>-kafka-brokers
+# (tls.crt, tls.key, ca.crt), with which it connects to the replication listener.
+KAFKA_CLIENT_DIR = "/opt/streams/kafka-client"
 
 USER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -243,22 +249,10 @@ def _quote(arg):
     return "'%s'" % str(arg).replace("'", "'\"'\"'")
 
 
-def job_script(current, previous, scram_files, zookeeper_connect, zookeeper_tls):
-    """The bash script of the users Job.
-
-    `current` and `previous` are :func:`state` documents (previous from the last run, or empty);
-    `scram_files` maps each SCRAM user to the file its password is mounted at. Credentials of
-    SCRAM users are (re)written, SCRAM users no longer declared lose theirs, ACLs no longer
-    declared are removed and the declared ones added.
-    """
-    previous = previous or {}
-    prev_users = previous.get("users") or {}
-    prev_acls = previous.get("acls") or []
+def _zookeeper_connection(zookeeper_connect, zookeeper_tls):
+    """The ZooKeeper-mode lines that define `configs` and `acls` (unchanged since before KRaft: the
+    script's text is part of what the users Job of an upgraded collection runs)."""
     lines = [
-        "set -euo pipefail",
-        "umask 077",
-        "work=$(mktemp -d /tmp/users.XXXXXX)",
-        "trap 'rm -rf \"$work\"' EXIT",
         "zk=%s" % _quote(zookeeper_connect),
         "kafka_bin=${KAFKA_HOME:-/opt/kafka}/bin",
     ]
@@ -281,6 +275,108 @@ def job_script(current, previous, scram_files, zookeeper_connect, zookeeper_tls)
     lines += [
         "configs() { \"$kafka_bin/kafka-configs.sh\" --zookeeper \"$zk\" \"${zk_tls[@]}\" --alter --entity-type users \"$@\"; }",
         "acls() { \"$kafka_bin/kafka-acls.sh\" --authorizer-properties \"zookeeper.connect=$zk\" \"${zk_tls[@]}\" \"$@\"; }",
+    ]
+    return lines
+
+
+# KRaft mode, from Kafka's sources and docs:
+# - kafka-configs.sh --bootstrap-server alters SCRAM credentials through the Admin API of KIP-554
+#   (alterUserScramCredentials); --add-config-file is read with the same parser as --add-config
+#   (ConfigCommand.parseConfigsToBeAdded) and the value keeps the ZooKeeper-mode format
+#   "iterations=N,password=P" (ConfigCommand.parseIterationsAndPasswordBytes), so the password file
+#   is the same. --command-config is the Admin client's configuration.
+# - Client PEM key stores (KIP-651, https://cwiki.apache.org/confluence/display/KAFKA/KIP-651+-+Support+PEM+format+for+SSL+certificates+and+private+key):
+#   with ssl.keystore.location the key must be encrypted and ssl.key.password set
+#   (DefaultSslEngineFactory: "SSL PEM key store is specified, but key password is not specified");
+#   ssl.keystore.key and ssl.keystore.certificate.chain take an unencrypted PKCS#8 key, which is
+#   what roles/common/tasks/certificate.yml issues. A PEM trust store file needs no password.
+def _kraft_connection(bootstrap_server, client_dir):
+    """The KRaft-mode lines that define `configs` and `acls`: both tools reach the brokers."""
+    return [
+        "bootstrap=%s" % _quote(bootstrap_server),
+        "kafka_bin=${KAFKA_HOME:-/opt/kafka}/bin",
+        "client_dir=%s" % _quote(client_dir),
+        "# KRaft: the tools connect to the brokers' replication listener (mutual TLS, the",
+        "# cluster CA) with the brokers' own certificate, whose principal is a super user.",
+        "for file in tls.crt tls.key ca.crt; do",
+        "  if [ ! -s \"$client_dir/$file\" ]; then",
+        "    echo \"the users Job has no $client_dir/$file (the brokers' certificate Secret, mounted there)\" >&2",
+        "    exit 1",
+        "  fi",
+        "done",
+        "# A PEM file (base64 and headers, no backslash) as one java.util.Properties value: each line",
+        "# ends with the escape \\n.",
+        "pem() {",
+        "  local line out=''",
+        "  while IFS= read -r line || [ -n \"$line\" ]; do",
+        "    line=${line%$'\\r'}",
+        "    out+=\"$line\"'\\n'",
+        "  done < \"$1\"",
+        "  printf '%s' \"$out\"",
+        "}",
+        "# The key and certificate go inline (ssl.keystore.key, ssl.keystore.certificate.chain): a PEM key",
+        "# store file (ssl.keystore.location) needs an encrypted key and ssl.key.password, and this key is",
+        "# not encrypted (KIP-651; https://kafka.apache.org/documentation/#adminclientconfigs_ssl.keystore.key).",
+        "# The file is in the private work directory (umask 077), removed on exit.",
+        "chain=$(pem \"$client_dir/tls.crt\")",
+        "key=$(pem \"$client_dir/tls.key\")",
+        "{",
+        "  echo 'security.protocol=SSL'",
+        "  echo 'ssl.keystore.type=PEM'",
+        "  printf 'ssl.keystore.certificate.chain=%s\\n' \"$chain\"",
+        "  printf 'ssl.keystore.key=%s\\n' \"$key\"",
+        "  echo 'ssl.truststore.type=PEM'",
+        "  printf 'ssl.truststore.location=%s\\n' \"$client_dir/ca.crt\"",
+        "} > \"$work/client.properties\"",
+        "unset chain key",
+        "client=(--bootstrap-server \"$bootstrap\" --command-config \"$work/client.properties\")",
+        "configs() { \"$kafka_bin/kafka-configs.sh\" \"${client[@]}\" --alter --entity-type users \"$@\"; }",
+        "acls() { \"$kafka_bin/kafka-acls.sh\" \"${client[@]}\" \"$@\"; }",
+        "# Removing credentials that are already gone (a retried Job) is not an error.",
+        "unscram() {",
+        "  local out",
+        "  if out=$(configs --entity-name \"$1\" --delete-config %s 2>&1); then" % SCRAM_MECHANISM,
+        "    printf '%s\\n' \"$out\"",
+        "  elif [[ $out == *ResourceNotFoundException* ]]; then",
+        "    echo \"user $1 has no %s credentials\"" % SCRAM_MECHANISM,
+        "  else",
+        "    printf '%s\\n' \"$out\" >&2",
+        "    exit 1",
+        "  fi",
+        "}",
+    ]
+
+
+def job_script(current, previous, scram_files, zookeeper_connect, zookeeper_tls, metadata_mode="zookeeper",
+               bootstrap_server=None, client_dir=KAFKA_CLIENT_DIR):
+    """The bash script of the users Job.
+
+    `current` and `previous` are :func:`state` documents (previous from the last run, or empty);
+    `scram_files` maps each SCRAM user to the file its password is mounted at. Credentials of
+    SCRAM users are (re)written, SCRAM users no longer declared lose theirs, ACLs no longer
+    declared are removed and the declared ones added.
+
+    `metadata_mode` zookeeper (the default) goes through `zookeeper_connect` (over TLS with
+    `zookeeper_tls`); kraft goes through the brokers at `bootstrap_server` (host:port of the
+    replication listener) with the certificate mounted in `client_dir`.
+    """
+    if metadata_mode not in METADATA_MODES:
+        raise ValueError("metadata_mode=%s is not valid: use %s" % (_fmt(metadata_mode), " or ".join(METADATA_MODES)))
+    kraft = metadata_mode == "kraft"
+    if kraft and not bootstrap_server:
+        raise ValueError("metadata_mode='kraft' needs bootstrap_server (host:port of the brokers' replication listener), "
+                         "got %s" % _fmt(bootstrap_server))
+    previous = previous or {}
+    prev_users = previous.get("users") or {}
+    prev_acls = previous.get("acls") or []
+    lines = [
+        "set -euo pipefail",
+        "umask 077",
+        "work=$(mktemp -d /tmp/users.XXXXXX)",
+        "trap 'rm -rf \"$work\"' EXIT",
+    ]
+    lines += _kraft_connection(bootstrap_server, client_dir) if kraft else _zookeeper_connection(zookeeper_connect, zookeeper_tls)
+    lines += [
         "# The password goes from the mounted Secret into a properties file only this process reads;",
         "# printf is a shell builtin, so it is on no command line.",
         "scram() {",
@@ -299,7 +395,10 @@ def job_script(current, previous, scram_files, zookeeper_connect, zookeeper_tls)
     for name, authentication in sorted(prev_users.items()):
         if authentication == "scram-sha-512" and current["users"].get(name) != "scram-sha-512":
             lines.append("echo %s" % _quote("removing the SCRAM credentials of user %s" % name))
-            lines.append("configs --entity-name %s --delete-config %s" % (_quote(name), SCRAM_MECHANISM))
+            if kraft:
+                lines.append("unscram %s" % _quote(name))
+            else:
+                lines.append("configs --entity-name %s --delete-config %s" % (_quote(name), SCRAM_MECHANISM))
     for args in prev_acls:
         if args not in current["acls"]:
             lines.append("acls --remove --force %s" % " ".join(_quote(arg) for arg in args))

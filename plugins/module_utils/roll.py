@@ -135,13 +135,26 @@ class Roller(object):
 
 
 def run_module(module, what, build):
-    """The body of the roll modules: `build()` returns the Roller. Plans, rolls unless in check
+    """The body of the roll modules: `build()` returns the Roller, or a list of Rollers to run
+    one after the other (KRaft: the controllers, then the brokers). Plans, rolls unless in check
     mode, and exits with what restarted, or fails naming the pod and why."""
+    rollers, planned, restarted = [], [], []
     try:
-        roller = build()
-        planned = roller.plan()
-        restarted = [] if module.check_mode else roller.run()
+        built = build()
+        rollers = list(built) if isinstance(built, (list, tuple)) else [built]
+        if module.check_mode:
+            for roller in rollers:
+                planned += roller.plan()
+        else:
+            for roller in rollers:
+                # Each StatefulSet is planned right before it rolls: the next one's order depends
+                # on the state the previous roll leaves (which controller leads, for instance).
+                planned += roller.plan()
+                restarted += roller.run()
     except (RollBlocked, NotReady, GateStuck, ApiError, ValueError) as error:
-        module.fail_json(msg="%s: %s" % (what, error))
+        module.fail_json(msg="%s: %s" % (what, error), planned=planned, restarted=restarted)
+    notes = []
+    for roller in rollers:
+        notes += [note for note in getattr(roller.policy, "notes", []) if note not in notes]
     module.exit_json(changed=bool(planned if module.check_mode else restarted), planned=planned, restarted=restarted,
-                     notes=list(getattr(roller.policy, "notes", [])))
+                     notes=notes)

@@ -24,6 +24,17 @@ description:
     C(kafka_controller_kafkacontroller_activecontrollercount) summed over the brokers is 1; and
     no broker reports C(kafka_server_replicamanager_underreplicatedpartitions) or
     C(kafka_controller_kafkacontroller_offlinepartitionscount) above 0.
+  - With O(metadata_mode=kraft) the brokers need only be RUNNING with no under-replicated
+    partitions (in KRaft the active controller count and the offline partitions live on the
+    controllers), and the metadata quorum is judged from each voter's raft metrics
+    (C(kafka_server_raftmetrics_current_state), C(_current_leader), C(_high_watermark),
+    C(_log_end_offset)). The voters are the dedicated controllers (O(controller_replicas) pods
+    C(<cluster_name>-kafka-controller-N)) or, with O(controller_replicas=0), the broker pods
+    themselves. Every voter must answer; exactly one reports C(current_state) leader; every
+    voter names that node as C(current_leader); every voter's log end offset is at least the
+    leader's high watermark minus O(quorum_max_lag) (the leader is read first); the
+    C(kafka_controller_kafkacontroller_activecontrollercount) summed over the voters is 1; and
+    the active controller reports no offline partitions.
   - Polls with a backoff of up to one second until the cluster is ready or O(timeout) passes,
     then fails naming each broker pod that is not ready and why (container waiting reason such as
     C(CrashLoopBackOff) or C(ImagePullBackOff), Unschedulable, readiness probe failing, metrics
@@ -57,6 +68,8 @@ requirements:
   - kubernetes >= 24.2.0
   - prometheus_client
 notes:
+  - In KRaft mode the controller pods need RBAC verb C(get) on C(pods/proxy) as the brokers do,
+    and their exporter must run with the kafka role's rules (which name the raft metrics).
   - The offline partition count is reported by the active controller only; under-replicated
     partitions are reported by the leader of each partition, so a broker that is down shows up
     as under-replicated partitions on the others.
@@ -80,6 +93,20 @@ EXAMPLES = r"""
   check_mode: true
   register: kafka
 
+- name: Wait for a KRaft cluster with three dedicated controllers
+  streams.kafka.kafka_ready:
+    namespace: kafka
+    cluster_name: prod-east
+    replicas: 3
+    metadata_mode: kraft
+    controller_replicas: 3
+    quorum_max_lag: 50
+  register: kafka
+
+- name: Show the quorum leader
+  ansible.builtin.debug:
+    msg: "{{ kafka.quorum.leader }} leads the metadata quorum; {{ kafka.controller }} is the active controller"
+
 - name: Show the controller
   ansible.builtin.debug:
     msg: "{{ kafka.controller }} is the active controller; ready={{ kafka.ready }}"
@@ -92,7 +119,9 @@ ready:
   type: bool
   sample: true
 controller:
-  description: Name of the pod of the active controller, when exactly one broker is.
+  description:
+    - Name of the pod of the active controller, when exactly one broker is (ZooKeeper mode), or
+      exactly one voter of the quorum is (KRaft mode).
   returned: always
   type: str
   sample: prod-east-kafka-0
@@ -155,6 +184,49 @@ waited:
   returned: always
   type: float
   sample: 4.2
+quorum:
+  description: The KRaft metadata quorum, as its voters report it.
+  returned: when metadata_mode is kraft
+  type: dict
+  contains:
+    leader:
+      description: The pod that reports C(current_state) leader, when exactly one does.
+      type: str
+    leader_node_id:
+      description: Its node.id.
+      type: int
+    epoch:
+      description: The leader's epoch.
+      type: int
+    high_watermark:
+      description: The leader's high watermark, which the voters' log end offsets are compared with.
+      type: int
+    max_lag:
+      description: The O(quorum_max_lag) it was judged with.
+      type: int
+    voters:
+      description:
+        - Each voter by pod name, with C(node_id), C(state) (its raft C(current_state), one of
+          V(leader), V(follower), V(candidate), V(voted), V(unattached), V(resigned); null when
+          it did not answer), C(current_leader) (the node.id it names as leader),
+          C(log_end_offset), C(lag) (how far its log end offset trails the leader's high
+          watermark), C(caught_up) and C(problem).
+      type: dict
+  sample:
+    leader: prod-east-kafka-controller-0
+    leader_node_id: 1000
+    epoch: 7
+    high_watermark: 5121
+    max_lag: 50
+    voters:
+      prod-east-kafka-controller-1:
+        node_id: 1001
+        state: follower
+        current_leader: 1000
+        log_end_offset: 5121
+        lag: 0
+        caught_up: true
+        problem: null
 reason:
   description: Why the cluster is not ready, naming each broker pod concerned; V(ready) when it is.
   returned: always
@@ -164,15 +236,18 @@ reason:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, kafka, metrics, readiness
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, kafka, kafka_quorum, metrics, readiness
 
 OPTIONS = dict(kafka.GATE_OPTIONS, timeout=dict(type="int", default=300))
 
 
-def _state(report, waited):
+def _state(report, waited, kraft=False):
     report = report or {"ready": False, "controller": None, "brokers": {}, "reason": "not observed"}
-    return dict(ready=report["ready"], controller=report["controller"], brokers=report["brokers"],
-                reason=report["reason"], waited=round(waited, 1))
+    state = dict(ready=report["ready"], controller=report["controller"], brokers=report["brokers"],
+                 reason=report["reason"], waited=round(waited, 1))
+    if kraft:
+        state["quorum"] = kafka_quorum.public_quorum(report.get("quorum"))
+    return state
 
 
 def main():
@@ -180,8 +255,9 @@ def main():
     if not metrics.HAS_PROMETHEUS_CLIENT:
         module.fail_json(msg=missing_required_lib("prometheus_client"), exception=metrics.PROMETHEUS_CLIENT_IMPORT_ERROR)
     params = module.params
-    readiness.run_gate(module, lambda: kafka.gate_from_params(params, k8s_api.PodApi(module, request_timeout=5)),
-                       readiness.describe(params, "Kafka cluster"), _state)
+    readiness.run_gate(module, lambda: kafka_quorum.gate_from_params(params, k8s_api.PodApi(module, request_timeout=5)),
+                       readiness.describe(params, "Kafka cluster"),
+                       lambda report, waited: _state(report, waited, params["metadata_mode"] == "kraft"))
 
 
 if __name__ == "__main__":

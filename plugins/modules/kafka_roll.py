@@ -31,6 +31,18 @@ description:
   - Partitions whose C(min.insync.replicas) is at least their replication factor stall
     C(acks=all) producers whenever any replica restarts, in any order; like Strimzi, the roll
     does not wait for them and lists them in RV(notes).
+  - With O(metadata_mode=kraft) and dedicated controllers (O(controller_replicas) above 0), the
+    outdated controllers of StatefulSet C(<cluster_name>-kafka-controller) (also OnDelete) roll
+    first, one at a time; stuck ones first, then the followers in ordinal order, the active
+    controller (the quorum leader) last. A controller restarts only while the quorum has one
+    leader and the voters other than it that are caught up (see M(streams.kafka.kafka_ready),
+    O(quorum_max_lag)) are still a majority of all voters, C(n // 2 + 1) (Strimzi's
+    KafkaQuorumCheck); with three voters and one follower behind, only that follower may
+    restart. Each waits for the whole cluster's gate. Then the brokers roll under the rules
+    above. A single controller restarts anyway, and is named in RV(notes).
+  - In combined mode (O(metadata_mode=kraft), O(controller_replicas=0)) the brokers are the
+    voters; the broker that is the active controller goes last, and the majority rule applies
+    to each broker as well as the partition rules.
   - After each restart it waits until the pod is back on the new revision and the whole cluster
     passes the M(streams.kafka.kafka_ready) gate (every broker RUNNING, one controller, no
     under-replicated or offline partitions).
@@ -51,7 +63,9 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Returns the brokers that would restart, in order, in RV(planned); restarts none.
+    description:
+      - Returns the pods that would restart, in order (KRaft controllers first, then brokers), in
+        RV(planned); restarts none.
   diff_mode:
     support: none
     description: Nothing to compare; the change is the restarts it reports.
@@ -67,11 +81,22 @@ EXAMPLES = r"""
     cluster_name: prod-east
     replicas: 3
     timeout: 900
+
+- name: Restart the outdated controllers, then brokers, of a KRaft cluster
+  streams.kafka.kafka_roll:
+    namespace: kafka
+    cluster_name: prod-east
+    replicas: 3
+    metadata_mode: kraft
+    controller_replicas: 3
+    timeout: 900
 """
 
 RETURN = r"""
 planned:
-  description: The outdated pods in the order they restart (stuck ones first, the controller last).
+  description:
+    - The outdated pods in the order they restart (stuck ones first, the controller last); in
+      KRaft mode the controllers' pods, then the brokers'.
   returned: always
   type: list
   elements: str
@@ -89,14 +114,17 @@ restarted:
       description: Seconds waited before the cluster allowed this restart.
       type: float
     waited_for:
-      description: The reasons it waited, in order (the brokers and partitions that blocked it).
+      description: The reasons it waited, in order (the brokers and partitions, or the quorum, that blocked it).
       type: list
       elements: str
     restart_seconds:
       description: Seconds from deleting the pod to the cluster passing its gate again.
       type: float
 notes:
-  description: Partitions the roll could not protect (C(min.insync.replicas) at least the replication factor), per broker.
+  description:
+    - Partitions the roll could not protect (C(min.insync.replicas) at least the replication
+      factor), per broker; a single KRaft controller restarted although the quorum is down
+      while it does.
   returned: always
   type: list
   elements: str
@@ -105,7 +133,7 @@ notes:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, kafka, kafka_roll, metrics, roll
+from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, kafka, kafka_quorum, kafka_roll, metrics, roll
 
 
 def main():
@@ -119,9 +147,14 @@ def main():
         module.fail_json(msg="kafka_roll needs cluster_name: the StatefulSet is <cluster_name>-kafka")
 
     def build():
-        gate = kafka.gate_from_params(params, k8s_api.PodApi(module, request_timeout=10))
-        return roll.Roller(gate.api, params["namespace"], kafka.statefulset_name(params["cluster_name"]),
-                           gate.selector, kafka_roll.RollPolicy(gate), params["timeout"])
+        gate = kafka_quorum.gate_from_params(params, k8s_api.PodApi(module, request_timeout=10))
+        brokers = roll.Roller(gate.api, params["namespace"], kafka.statefulset_name(params["cluster_name"]),
+                              gate.selector, kafka_roll.RollPolicy(gate), params["timeout"])
+        if params["metadata_mode"] != "kraft" or not params["controller_replicas"]:
+            return brokers
+        controllers = roll.Roller(gate.api, params["namespace"], kafka_quorum.controller_statefulset_name(params["cluster_name"]),
+                                  gate.voter_selector, kafka_roll.ControllerRollPolicy(gate), params["timeout"])
+        return [controllers, brokers]
 
     roll.run_module(module, "Kafka roll of %s in %s" % (params["cluster_name"], params["namespace"]), build)
 

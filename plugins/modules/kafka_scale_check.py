@@ -20,6 +20,11 @@ description:
     partitions. Kafka does not move partitions off a broker that goes away; they would be lost
     or left under-replicated.
   - Also fails when a broker to remove does not answer, because what it holds cannot be told.
+  - Only broker pods count, selected by
+    C(app.kubernetes.io/instance=<cluster_name>,app.kubernetes.io/name=kafka). In KRaft mode
+    the dedicated controllers (C(<cluster_name>-kafka-controller-N), labelled
+    C(app.kubernetes.io/name=kafka-controller), StatefulSet C(<cluster_name>-kafka-controller))
+    hold no partitions and are neither read nor counted.
   - Changes nothing. The C(streams.kafka.kafka) role runs it in its preflight, before any write.
   - Needs RBAC verbs C(get) on C(statefulsets), C(list) on C(pods) and C(get) on C(pods/proxy).
 extends_documentation_fragment:

@@ -84,6 +84,15 @@ def test_kafka_is_written_only_after_zookeeper_passed_its_gate_and_reruns_write_
     assert second.report["stats"]["dev"]["changed"] == 0, second.report["stats"]
     assert second.result_of(KAFKA_GATE)["ready"] is True
 
+    # switching the live ZooKeeper cluster to KRaft by changing the variable is refused before any
+    # write: that move is playbooks/migrate_to_kraft.yml's
+    kubesim.clear_requests()
+    switched = run_playbook(tmp_path, inventory(tmp_path, kubeconfig, streams_metadata_mode="kraft"))
+    assert switched.rc != 0 and kubesim.writes() == []
+    message = " ".join(msg for _task, _host, msg in switched.failures("dev"))
+    assert "streams_metadata_mode" in message and "migrate_to_kraft.yml" in message, message
+    hosts = inventory(tmp_path, kubeconfig)
+
     # Kafka alone: it checks this host's ensemble first (reading only), then its own brokers
     kubesim.clear_requests()
     alone = run_playbook(tmp_path, hosts, playbook=KAFKA_PLAYBOOK)
