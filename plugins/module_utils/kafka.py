@@ -218,14 +218,7 @@ def evaluate(pods, reads, replicas, expected=None):
     and stuck (the pods whose problem does not clear on its own).
     """
     names, brokers, problems = evaluate_brokers(pods, reads, replicas, expected)
-    controllers = sorted(name for name, broker in brokers.items() if broker["active_controller"])
-    controller = controllers[0] if len(controllers) == 1 else None
-    if not controllers:
-        answered = [name for name in names if brokers[name]["active_controller"] is not None]
-        problems.append("no broker is the active controller (%s)" % (
-            "asked %s" % ", ".join(answered) if answered else "no broker answered"))
-    elif len(controllers) > 1:
-        problems.append("pods %s all report being the active controller; expected exactly one" % ", ".join(controllers))
+    controller = single_active_controller(sorted(brokers), brokers, names, "broker", problems)
     for name in names:
         broker = brokers[name]
         if broker["under_replicated_partitions"]:
@@ -235,6 +228,20 @@ def evaluate(pods, reads, replicas, expected=None):
                 name, " (the active controller)" if broker["active_controller"] else "", broker["offline_partitions"]))
     return {"ready": not problems, "controller": controller, "brokers": brokers, "problems": problems,
             "reason": "; ".join(problems) or "ready", "stuck": stuck_pods(brokers)}
+
+
+def single_active_controller(candidates, members, names, noun, problems):
+    """The one pod among `candidates` (in the order given) whose read reports being the active
+    controller, or None, appending to `problems` why there is not exactly one. `noun` names the
+    kind of member in the message ("broker", "quorum node")."""
+    controllers = [name for name in candidates if members[name]["active_controller"]]
+    if not controllers:
+        answered = [name for name in names if members[name]["active_controller"] is not None]
+        problems.append("no %s is the active controller (%s)" % (
+            noun, "asked %s" % ", ".join(answered) if answered else "no %s answered" % noun))
+    elif len(controllers) > 1:
+        problems.append("pods %s all report being the active controller; expected exactly one" % ", ".join(controllers))
+    return controllers[0] if len(controllers) == 1 else None
 
 
 class BrokersGate(MembersGate):

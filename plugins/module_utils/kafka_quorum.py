@@ -192,15 +192,8 @@ def evaluate_quorum(voters, pods, reads, max_lag):
                 problems.append("pod %s (node %s): log end offset %d is %d behind the leader's high watermark %d "
                                 "(quorum_max_lag %d)" % (name, entry["node_id"], entry["log_end_offset"], entry["lag"],
                                                          high_watermark, max_lag))
-    controllers = [name for name in names if entries[name]["active_controller"]]
-    controller = controllers[0] if len(controllers) == 1 else None
-    if not controllers:
-        answered = [name for name in names if entries[name]["active_controller"] is not None]
-        problems.append("no quorum node is the active controller (%s)" % (
-            "asked %s" % ", ".join(answered) if answered else "no quorum node answered"))
-    elif len(controllers) > 1:
-        problems.append("pods %s all report being the active controller; expected exactly one" % ", ".join(controllers))
-    else:
+    controller = kafka.single_active_controller(names, entries, names, "quorum node", problems)
+    if controller is not None:
         offline = entries[controller]["offline_partitions"]
         if offline is None:
             problems.append("pod %s (the active controller): metrics have no %s" % (controller, kafka.OFFLINE))

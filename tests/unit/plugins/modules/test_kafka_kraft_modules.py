@@ -2,31 +2,14 @@
 failure naming the controller pod, the roll's plan (controllers first, the leader last), and
 ZooKeeper mode keeping its result."""
 
-import json
-from unittest import mock
-
-import pytest
-from ansible.module_utils.testing import patch_module_args
-
-from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, roll
+from ansible_collections.streams.kafka.plugins.module_utils import roll
 from ansible_collections.streams.kafka.plugins.modules import kafka_ready, kafka_roll
 from tests.kafka_metrics import controller_metrics
 
 from ..module_utils.test_kafka import NAMES, NS, FakeApi, healthy
 from ..module_utils.test_kafka_quorum import KRaftApi, kraft_cluster
 from ..module_utils.test_zookeeper import pod
-
-
-def run(module, args, api, capsys, check_mode=False):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    with patch_module_args(args), mock.patch.object(k8s_api, "PodApi", return_value=api):
-        with pytest.raises(SystemExit) as exited:
-            module.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exited.value.code
-    return result
+from .test_stack_modules import run
 
 
 KRAFT = {"namespace": NS, "cluster_name": "dev", "replicas": 3, "timeout": 1, "metadata_mode": "kraft", "controller_replicas": 3}
