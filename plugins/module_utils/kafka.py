@@ -230,6 +230,11 @@ def evaluate(pods, reads, replicas, expected=None):
             "reason": "; ".join(problems) or "ready", "stuck": stuck_pods(brokers)}
 
 
+# Spelled out whole so that docs/troubleshooting.md can quote them (tests/unit/test_troubleshooting_doc.py).
+NO_ACTIVE_CONTROLLER = {"broker": "no broker is the active controller",
+                        "quorum node": "no quorum node is the active controller"}
+
+
 def single_active_controller(candidates, members, names, noun, problems):
     """The one pod among `candidates` (in the order given) whose read reports being the active
     controller, or None, appending to `problems` why there is not exactly one. `noun` names the
@@ -237,8 +242,8 @@ def single_active_controller(candidates, members, names, noun, problems):
     controllers = [name for name in candidates if members[name]["active_controller"]]
     if not controllers:
         answered = [name for name in names if members[name]["active_controller"] is not None]
-        problems.append("no %s is the active controller (%s)" % (
-            noun, "asked %s" % ", ".join(answered) if answered else "no %s answered" % noun))
+        problems.append("%s (%s)" % (
+            NO_ACTIVE_CONTROLLER[noun], "asked %s" % ", ".join(answered) if answered else "no %s answered" % noun))
     elif len(controllers) > 1:
         problems.append("pods %s all report being the active controller; expected exactly one" % ", ".join(controllers))
     return controllers[0] if len(controllers) == 1 else None
