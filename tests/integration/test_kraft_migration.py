@@ -97,7 +97,7 @@ def test_migration_runs_the_phases_in_order_and_site_then_writes_nothing(kubesim
     assert len(records) == 5 or not records, records  # the body is logged when kubesim keeps it
 
     assert kubesim.get("apps/v1", "StatefulSet", NS, "dev-zookeeper") is None
-    claims = [c for c in kubesim.list("v1", "PersistentVolumeClaim", NS) if "zookeeper" in c["metadata"]["name"]]
+    claims = [c for c in kubesim.objects("v1", "PersistentVolumeClaim", NS) if "zookeeper" in c["metadata"]["name"]]
     assert claims, "ZooKeeper's volumes are kept unless kafka_migration_delete_zookeeper_volumes is true"
 
     brokers = kubesim.get("apps/v1", "StatefulSet", NS, "dev-kafka")
