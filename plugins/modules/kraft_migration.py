@@ -94,8 +94,8 @@ requirements:
   - kubernetes >= 24.2.0
   - prometheus_client
 notes:
-  - The playbook that runs the migration (C(playbooks/migrate_to_kraft.yml)) is not there yet; this
-    module is its groundwork. See C(docs/kraft-migration.md).
+  - C(playbooks/migrate_to_kraft.yml) runs the migration with this module: it records each phase once
+    its gate passed and continues from the recorded one. See C(docs/kraft-migration.md).
 seealso:
   - name: ZooKeeper to KRaft Migration (Kafka 3.9)
     description: Kafka's procedure, and how to revert to ZooKeeper during the migration.
