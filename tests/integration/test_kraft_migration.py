@@ -8,7 +8,7 @@ MIGRATION (1), and POST_MIGRATION (3) once the controllers restarted out of migr
 
 import pytest
 
-from tests.helpers import REPO, run_playbook
+from tests.helpers import REPO, run_playbook, run_tasks
 from tests.integration.test_kafka_playbook import NS, inventory
 from tests.integration.test_kafka_roll import serve, when
 from tests.integration.test_zookeeper_playbook import serve_admin
@@ -165,3 +165,21 @@ def test_preflight_refuses_kafka_38_and_combined_controllers(kubesim, kubeconfig
         message = " ".join(m for _t, _h, m in run.failures("dev"))
         assert fragment in message, message
         assert kubesim.writes() == []
+
+
+def test_a_phase_is_never_skipped(kubesim, kubeconfig, tmp_path):
+    kubesim.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    kubesim.create({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                    "metadata": {"name": "dev-kafka", "namespace": NS, "annotations": {ANNOTATION: "controllers"}},
+                    "spec": {"replicas": 0, "serviceName": "dev-kafka-brokers",
+                             "selector": {"matchLabels": {"app.kubernetes.io/name": "kafka"}},
+                             "template": {"metadata": {"labels": {"app.kubernetes.io/name": "kafka"}},
+                                          "spec": {"containers": [{"name": "kafka", "image": "kafka"}]}}}})
+    kubesim.clear_requests()
+    run = run_tasks(tmp_path, [{"name": "Record", "streams.kafka.kraft_migration": {
+        "kubeconfig": kubeconfig, "namespace": NS, "cluster_name": "dev", "state": "record", "phase": "brokers-kraft"}}])
+    assert run.rc != 0
+    message = run.failures()[0][2]
+    assert message == "cannot record phase brokers-kraft: the migration is at controllers, and phase brokers-migrating must come first", message
+    assert kubesim.writes() == []
+    assert phase(kubesim) == "controllers"
