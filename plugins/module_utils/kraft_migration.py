@@ -353,10 +353,11 @@ def read_controller(api, namespace, pod, port=DEFAULT_METRICS_PORT, path=metrics
     return controller_read(samples, port)
 
 
-def evaluate(pods, reads, expected):
-    """Judge the migration from the controllers' pods and metric reads.
+def evaluate(pods, reads, expected, finalized=False):
+    """Judge the migration from the controllers' pods and metric reads; with `finalized`, only
+    POST_MIGRATION passes (the controllers left migration mode, and the new active one wrote it).
 
-    Returns a dict: migrated (the active controller reports MIGRATION or POST_MIGRATION),
+    Returns a dict: ready (the wanted state is reached), migrated (the active controller reports MIGRATION or POST_MIGRATION),
     active_controller (pod name, when exactly one controller is active), migration_state and
     its name, finalized (POST_MIGRATION), controllers (pod name -> state), reason and stuck.
     """
@@ -381,9 +382,12 @@ def evaluate(pods, reads, expected):
             problems.append("active controller %s: its metrics have no %s; the JMX exporter must run with the kafka "
                             "role's rules" % (name, ZK_MIGRATION_STATE))
         elif value in MIGRATED:
-            report.update(ready=True, migrated=True, finalized=value == POST_MIGRATION,
+            report.update(migrated=True, finalized=value == POST_MIGRATION,
                           reason="active controller %s reports %s" % (name, describe_state(value)))
-            return report
+            if report["finalized"] or not finalized:
+                report["ready"] = True
+                return report
+            problems.append("active controller %s reports %s, not yet POST_MIGRATION (3)" % (name, describe_state(value)))
         else:
             problems.append("active controller %s reports %s" % (name, describe_state(value)))
     elif active:
@@ -402,10 +406,12 @@ class MigrationGate(MembersGate):
     stuck_error = ControllersStuck
     subject = "the KRaft controllers"
 
-    def __init__(self, api, namespace, cluster_name, replicas, port=DEFAULT_METRICS_PORT, path=metrics.DEFAULT_PATH, **kwargs):
+    def __init__(self, api, namespace, cluster_name, replicas, port=DEFAULT_METRICS_PORT, path=metrics.DEFAULT_PATH,
+                 finalized=False, **kwargs):
         super(MigrationGate, self).__init__(api, namespace, replicas, controller_selector(cluster_name),
                                             controller_pods(cluster_name, replicas), **kwargs)
         self.cluster_name = cluster_name
+        self.finalized = finalized
         self.port = port
         self.path = path
 
@@ -413,7 +419,7 @@ class MigrationGate(MembersGate):
         return read_controller(self.api, self.namespace, name, self.port, self.path)
 
     def evaluate(self, pods, reads):
-        return evaluate(pods, reads, self.expected)
+        return evaluate(pods, reads, self.expected, self.finalized)
 
 
 def _migration_result(report, waited):

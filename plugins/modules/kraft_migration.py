@@ -65,6 +65,13 @@ options:
     description: With O(state=wait_migrated), the number of dedicated KRaft controllers.
     type: int
     default: 3
+  finalized:
+    description:
+      - With O(state=wait_migrated), wait for POST_MIGRATION (3) only, the state the active controller
+        writes once the controllers run without migration mode (phase V(controllers-kraft)); MIGRATION
+        then keeps it waiting.
+    type: bool
+    default: false
   metrics_port:
     description: The controllers' Prometheus metrics port (the JMX exporter agent).
     type: int
@@ -120,6 +127,15 @@ EXAMPLES = r"""
     state: wait_migrated
     controller_replicas: 3
     timeout: 900
+
+- name: After the controllers' roll out of migration mode, wait until the migration is finalized
+  streams.kafka.kraft_migration:
+    namespace: kafka
+    cluster_name: prod-east
+    state: wait_migrated
+    finalized: true
+    controller_replicas: 3
+    timeout: 300
 
 - name: Record that the brokers run with migration enabled and the metadata is copied
   streams.kafka.kraft_migration:
@@ -270,6 +286,7 @@ OPTIONS = dict(
     state=dict(type="str", choices=["query", "record", "wait_migrated"], default="query"),
     phase=dict(type="str", choices=list(kraft_migration.PHASES)),
     controller_replicas=dict(type="int", default=3),
+    finalized=dict(type="bool", default=False),
     metrics_port=dict(type="int", default=9404),
     timeout=dict(type="int", default=300),
     stuck_grace=dict(type="int", default=60),
@@ -284,7 +301,8 @@ def run(module):
             raise ValueError("controller_replicas must be at least 1 and stuck_grace not negative")
         gate = kraft_migration.MigrationGate(k8s_api.PodApi(module, request_timeout=5), params["namespace"],
                                              params["cluster_name"], params["controller_replicas"],
-                                             port=params["metrics_port"], stuck_grace=params["stuck_grace"])
+                                             port=params["metrics_port"], finalized=params["finalized"],
+                                             stuck_grace=params["stuck_grace"])
         return dict(kraft_migration.wait_migrated(gate, params["timeout"], module.check_mode), changed=False)
     api = k8s_api.ObjectApi(module)
     if params["state"] == "query":

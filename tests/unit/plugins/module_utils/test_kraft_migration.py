@@ -209,6 +209,29 @@ def test_the_gate_waits_until_the_state_moves_from_2_to_1():
     assert sum(1 for call in api.calls if call[0] == CONTROLLERS[1]) == 3
 
 
+@pytest.mark.parametrize("state, ready", [(km.MIGRATION, False), (km.POST_MIGRATION, True), (km.PRE_MIGRATION, False)])
+def test_finalized_waits_for_post_migration_only(state, ready):
+    report = km.evaluate([pod(n) for n in CONTROLLERS], reads(active=1, state=state), CONTROLLERS, finalized=True)
+    assert report["ready"] is ready and report["finalized"] is ready
+    assert report["migrated"] is (state != km.PRE_MIGRATION)
+    if state == km.MIGRATION:
+        assert report["reason"].startswith("active controller dev-kafka-controller-1 reports MIGRATION (1): ")
+        assert report["reason"].endswith(", not yet POST_MIGRATION (3)")
+
+
+def test_the_finalized_gate_waits_past_migration():
+    api = FakePodApi([pod(n) for n in CONTROLLERS], {
+        CONTROLLERS[0]: [controller_text(active=True, state=1), controller_text(active=True, state=1),
+                         controller_text(active=True, state=3)],
+        CONTROLLERS[1]: controller_text(), CONTROLLERS[2]: controller_text()})
+    gate = km.MigrationGate(api, NS, "dev", 3, finalized=True)
+    gate.ask_due = lambda signature: True
+    result = km.wait_migrated(gate, timeout=10)
+    assert result["finalized"] and result["migration_state_name"] == "POST_MIGRATION"
+    assert result["rollback_possible"] is False
+    assert sum(1 for call in api.calls if call[0] == CONTROLLERS[0]) == 3
+
+
 def test_the_gate_fails_on_timeout_naming_the_pod_and_the_state():
     api = FakePodApi([pod(n) for n in CONTROLLERS], {n: controller_text(active=i == 0, state=2) for i, n in enumerate(CONTROLLERS)})
     with pytest.raises(km.MigrationError) as failed:
