@@ -5,6 +5,8 @@ serve_quorum: node ids 1000+N, the leader also the active controller); the broke
 KRaft brokers, which report no controller metrics of their own.
 """
 
+import json
+
 import pytest
 
 from tests.helpers import run_playbook
@@ -96,3 +98,19 @@ def test_kraft_gate_fails_naming_the_voter_that_fell_behind(kubesim, kubeconfig,
     failures = run.failures("dev")
     assert [task for task, _host, _msg in failures] == [KAFKA_GATE], run.describe()
     assert "dev-kafka-controller-2" in failures[0][2] and "behind" in failures[0][2], failures[0][2]
+
+
+def test_kraft_refuses_turning_the_authorizer_off_while_acls_exist(kubesim, kubeconfig, tmp_path):
+    kubesim.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    acl = ["--allow-principal", "User:billing", "--allow-host", "*", "--operation", "Read", "--topic", "orders",
+           "--resource-pattern-type", "literal"]
+    kubesim.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dev-kafka-users-state", "namespace": NS},
+                    "data": {"state.json": json.dumps({"users": {"billing": "scram-sha-512"}, "acls": [acl, acl]})}})
+    kubesim.clear_requests()
+    run = run_playbook(tmp_path, kraft(tmp_path, kubeconfig, kafka_authorization="none"))
+    assert run.rc != 0
+    messages = [message for _task, _host, message in run.failures("dev")]
+    assert len(messages) == 1 and messages[0].startswith(
+        "kafka_authorization='none': cluster dev runs in KRaft mode and holds 2 ACL(s) applied by the users Job "
+        "(ConfigMap dev-kafka-users-state), for User:billing."), messages
+    assert kubesim.writes() == []
