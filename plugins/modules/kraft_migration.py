@@ -101,7 +101,7 @@ requirements:
   - kubernetes >= 24.2.0
   - prometheus_client
 notes:
-  - C(playbooks/migrate_to_kraft.yml) runs the migration with this module: it records each phase once
+  - C(playbooks/migrate_to_kraft.yml) runs the migration with this module, which records each phase once
     its gate passed and continues from the recorded one. See C(docs/kraft-migration.md).
 seealso:
   - name: ZooKeeper to KRaft Migration (Kafka 3.9)
