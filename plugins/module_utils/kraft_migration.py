@@ -176,7 +176,7 @@ def check_transition(current, requested):
     wanted = next_phase(current)
     if _index(requested) < _index(current):
         raise PhaseError("cannot record phase %s: the migration is already at phase %s; phases are recorded forward only "
-                         "(going back to ZooKeeper is the rollback procedure in docs/kraft-migration.md)"
+                         "(going back to ZooKeeper is playbooks/rollback_kraft_migration.yml, or state=revert)"
                          % (requested, current))
     if wanted is None:
         raise PhaseError("cannot record phase %s: the migration is complete (%s)" % (requested, current))
@@ -184,6 +184,30 @@ def check_transition(current, requested):
         raise PhaseError("cannot record phase %s: the migration is at %s, and phase %s must come first"
                          % (requested, describe_phase(current), wanted))
     return True
+
+
+# What undoing a recorded phase records instead (playbooks/rollback_kraft_migration.yml): the
+# brokers back in ZooKeeper mode with migration enabled, then nothing at all.
+REVERTS_TO = {BROKERS_KRAFT: BROKERS_MIGRATING, BROKERS_MIGRATING: None, CONTROLLERS: None}
+
+
+def check_revert(current, undone):
+    """Whether undoing phase `undone` over the recorded `current` changes anything: True when
+    `undone` is the recorded phase, False when it is already undone (current is what it reverts
+    to, or earlier). PhaseError for a phase past the point of no return, or one with a later phase
+    still recorded, naming the phase to undo first."""
+    check_phase(undone)
+    if undone not in REVERTS_TO:
+        raise PhaseError("cannot undo phase %s: phases are undone only before %s (%s); from %s on the migration is "
+                         "finalized and the cluster cannot go back to ZooKeeper"
+                         % (describe_phase(undone), POINT_OF_NO_RETURN, ", ".join(PHASES[:PHASES.index(POINT_OF_NO_RETURN)]),
+                            POINT_OF_NO_RETURN))
+    if current == undone:
+        return True
+    if _index(current) > _index(undone):
+        raise PhaseError("cannot undo phase %s: the migration is at phase %s, which must be undone first"
+                         % (undone, current))
+    return False
 
 
 def rollback_possible(current, migration_state=None):
@@ -294,6 +318,31 @@ def record(api, namespace, cluster_name, phase, check_mode=False, attempts=3):
     result = state_of(statefulset, cluster_name)
     if check_mode and changed:
         result.update(state_of(_with_phase(statefulset, phase), cluster_name))
+    result.update(changed=changed, previous_phase=current)
+    return result
+
+
+def revert(api, namespace, cluster_name, undone, check_mode=False, attempts=3):
+    """Record that phase `undone` was undone: the annotation becomes the phase before it (removed
+    when that is none). Changed only when `undone` is the recorded phase; not changed when it is
+    undone already. Written, and retried on a conflict, as :func:`record` does."""
+    for attempt in range(1, attempts + 1):
+        statefulset = _read(api, namespace, cluster_name)
+        current = read_phase(statefulset)
+        changed = check_revert(current, undone)
+        if not changed or check_mode:
+            break
+        try:
+            statefulset = api.merge_patch(statefulset, annotation_patch(REVERTS_TO[undone],
+                                                                        statefulset["metadata"].get("resourceVersion")),
+                                          FIELD_MANAGER)
+            break
+        except ApiError as error:
+            if error.status != 409 or attempt == attempts:
+                raise
+    result = state_of(statefulset, cluster_name)
+    if check_mode and changed:
+        result.update(state_of(_with_phase(statefulset, REVERTS_TO[undone]), cluster_name))
     result.update(changed=changed, previous_phase=current)
     return result
 

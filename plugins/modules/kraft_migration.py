@@ -29,6 +29,11 @@ description:
     the requested one and the one that must come first. The annotation is written with a JSON merge
     patch under its own field manager, with the StatefulSet's C(resourceVersion) as a precondition, so
     the roles' applies keep it and two runs cannot both advance the same phase.
+  - O(state=revert) records that O(phase) was undone, going back to ZooKeeper; the annotation becomes
+    the phase before it (V(brokers-kraft) reverts to V(brokers-migrating); V(brokers-migrating) and
+    V(controllers) remove it). Changed only when O(phase) is the recorded phase, not changed when it is
+    undone already. A phase from V(controllers-kraft) on cannot be undone, and a later phase still
+    recorded must be undone first; both are refused naming the phases. Written as O(state=record) writes.
   - O(state=wait_migrated) reads the metrics of the dedicated controllers
     C(<cluster_name>-kafka-controller-N) (JMX exporter, O(metrics_port)) through the API server's pod
     proxy, finds the active one (C(kafka_controller_kafkacontroller_activecontrollercount) 1) and waits
@@ -37,7 +42,7 @@ description:
     metadata has been copied; RV(finalized) tells them apart. NONE (0), PRE_MIGRATION (2) and ZK (4)
     keep it waiting, and the failure after O(timeout) names the pod and the state.
   - Connects as M(kubernetes.core.k8s) does, and belongs to the C(streams.kafka.k8s) action group.
-  - Needs RBAC verbs C(get) and C(patch) on C(statefulsets) (C(patch) only for O(state=record)), and
+  - Needs RBAC verbs C(get) and C(patch) on C(statefulsets) (C(patch) only for O(state=record) and O(state=revert)), and
     C(list) on C(pods) and C(get) on C(pods/proxy) for O(state=wait_migrated), in O(namespace).
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
@@ -53,12 +58,13 @@ options:
   state:
     description:
       - V(query) reports where the migration stands; V(record) records O(phase) as completed;
-        V(wait_migrated) waits until the KRaft controllers have copied ZooKeeper's metadata.
+        V(revert) records O(phase) as undone; V(wait_migrated) waits until the KRaft controllers have
+        copied ZooKeeper's metadata.
     type: str
-    choices: [query, record, wait_migrated]
+    choices: [query, record, revert, wait_migrated]
     default: query
   phase:
-    description: With O(state=record), the phase completed.
+    description: With O(state=record), the phase completed; with O(state=revert), the phase undone.
     type: str
     choices: [controllers, brokers-migrating, brokers-kraft, controllers-kraft, zookeeper-removed]
   controller_replicas:
@@ -91,12 +97,12 @@ attributes:
   check_mode:
     support: full
     description:
-      - O(state=record) writes nothing and reports C(changed) and RV(phase) as it would record them.
+      - O(state=record) and O(state=revert) write nothing and report C(changed) and RV(phase) as they would record them.
       - O(state=wait_migrated) reads the controllers once and reports, without waiting and without
         failing when the migration is not done.
   diff_mode:
     support: full
-    description: O(state=record) shows the annotation before and after.
+    description: O(state=record) and O(state=revert) show the annotation before and after.
 requirements:
   - kubernetes >= 24.2.0
   - prometheus_client
@@ -137,6 +143,13 @@ EXAMPLES = r"""
     controller_replicas: 3
     timeout: 300
 
+- name: Going back to ZooKeeper, record that the brokers left KRaft mode (phase brokers-kraft undone)
+  streams.kafka.kraft_migration:
+    namespace: kafka
+    cluster_name: prod-east
+    state: revert
+    phase: brokers-kraft
+
 - name: Record that the brokers run with migration enabled and the metadata is copied
   streams.kafka.kraft_migration:
     namespace: kafka
@@ -148,34 +161,34 @@ EXAMPLES = r"""
 RETURN = r"""
 statefulset:
   description: The brokers' StatefulSet that carries the annotation.
-  returned: state is query or record
+  returned: state is query, record or revert
   type: str
   sample: prod-east-kafka
 phase:
   description:
     - The last phase completed (with O(state=record), the one recorded; in check mode, the one it would record).
     - Null when the migration has not started.
-  returned: state is query or record
+  returned: state is query, record or revert
   type: str
   sample: brokers-migrating
 previous_phase:
   description: The phase recorded before this run.
-  returned: state is record
+  returned: state is record or revert
   type: str
   sample: controllers
 next_phase:
   description: The phase that comes next; null when the migration is complete.
-  returned: state is query or record
+  returned: state is query, record or revert
   type: str
   sample: brokers-kraft
 complete:
   description: Whether every phase is done.
-  returned: state is query or record
+  returned: state is query, record or revert
   type: bool
   sample: false
 metadata_mode:
   description: The StatefulSet's C(streams.kafka/metadata-mode) annotation (V(zookeeper) when absent).
-  returned: state is query or record
+  returned: state is query, record or revert
   type: str
   sample: zookeeper
 rollback_possible:
@@ -188,14 +201,14 @@ rollback_possible:
   sample: true
 rollback:
   description: The steps back to ZooKeeper from the recorded phase (Kafka's revert directions); empty when there is nothing to undo or no way back.
-  returned: state is query or record
+  returned: state is query, record or revert
   type: list
   elements: str
   sample:
     - "delete the KRaft controllers: StatefulSet prod-east-kafka-controller, ..."
 plan:
   description: The remaining phases, in order.
-  returned: state is query or record
+  returned: state is query, record or revert
   type: list
   elements: dict
   contains:
@@ -283,7 +296,7 @@ from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, kraf
 OPTIONS = dict(
     namespace=dict(type="str", required=True),
     cluster_name=dict(type="str", required=True),
-    state=dict(type="str", choices=["query", "record", "wait_migrated"], default="query"),
+    state=dict(type="str", choices=["query", "record", "revert", "wait_migrated"], default="query"),
     phase=dict(type="str", choices=list(kraft_migration.PHASES)),
     controller_replicas=dict(type="int", default=3),
     finalized=dict(type="bool", default=False),
@@ -307,14 +320,15 @@ def run(module):
     api = k8s_api.ObjectApi(module)
     if params["state"] == "query":
         return dict(kraft_migration.query(api, params["namespace"], params["cluster_name"]), changed=False)
-    result = kraft_migration.record(api, params["namespace"], params["cluster_name"], params["phase"], module.check_mode)
+    write = kraft_migration.record if params["state"] == "record" else kraft_migration.revert
+    result = write(api, params["namespace"], params["cluster_name"], params["phase"], module.check_mode)
     if module._diff:
         result["diff"] = {"before": {"phase": result["previous_phase"]}, "after": {"phase": result["phase"]}}
     return result
 
 
 def main():
-    module = k8s_api.k8s_module(OPTIONS, supports_check_mode=True, required_if=[("state", "record", ["phase"])])
+    module = k8s_api.k8s_module(OPTIONS, supports_check_mode=True, required_if=[("state", "record", ["phase"]), ("state", "revert", ["phase"])])
     if module.params["state"] == "wait_migrated" and not metrics.HAS_PROMETHEUS_CLIENT:
         module.fail_json(msg=missing_required_lib("prometheus_client"), exception=metrics.PROMETHEUS_CLIENT_IMPORT_ERROR)
     try:

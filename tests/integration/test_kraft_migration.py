@@ -1,5 +1,5 @@
 """playbooks/migrate_to_kraft.yml against kubesim: a ZooKeeper-mode cluster moved to KRaft in its
-five phases, resumed after an interruption, and what preflight refuses.
+five phases, resumed after an interruption, rolled back from dual-write, and what preflight refuses.
 
 The controllers answer with a scripted quorum (tests/kafka_metrics.py serve_quorum) whose
 ZkMigrationState is PRE_MIGRATION (2) until every broker restarted with migration enabled, then
@@ -16,6 +16,7 @@ from tests.integration.test_zookeeper_roll import deletes
 from tests.kafka_metrics import serve_quorum
 
 MIGRATE = REPO / "playbooks" / "migrate_to_kraft.yml"
+ROLLBACK = REPO / "playbooks" / "rollback_kraft_migration.yml"
 CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg"
 ANNOTATION = "streams.kafka/kraft-migration"
 BROKERS = ["dev-kafka-0", "dev-kafka-1", "dev-kafka-2"]
@@ -79,7 +80,14 @@ def test_migration_runs_the_phases_in_order_and_site_then_writes_nothing(kubesim
 
     script_quorum(kubesim)
     kubesim.clear_requests()
-    run = run_playbook(tmp_path, hosts, playbook=MIGRATE)
+    # without kafka_migration_finalize it stops in dual-write, before the point of no return
+    dual = run_playbook(tmp_path, hosts, playbook=MIGRATE)
+    assert dual.rc == 0, dual.describe()
+    assert phase(kubesim) == "brokers-kraft"
+    assert "playbooks/rollback_kraft_migration.yml" in dual.result_of("Say how to finalize or roll back")["msg"]
+    assert sorted(pod for _t, pod in deletes(kubesim)) == sorted(BROKERS * 2)
+    assert "zookeeper.metadata.migration.enable=true" in properties(kubesim, "dev-kafka-controller-config", "controller.properties")
+    run = run_playbook(tmp_path, migration(tmp_path, kubeconfig, kafka_migration_finalize=True), playbook=MIGRATE)
     assert run.rc == 0, run.describe()
     assert phase(kubesim) == "zookeeper-removed"
 
@@ -92,9 +100,9 @@ def test_migration_runs_the_phases_in_order_and_site_then_writes_nothing(kubesim
     first_delete = min(i for i, w in enumerate(writes) if w["method"] == "DELETE" and "/pods/" in w["path"])
     zookeeper_deleted = min(i for i, w in enumerate(writes) if w["method"] == "DELETE" and "dev-zookeeper" in w["path"])
     assert created_controllers < first_delete < zookeeper_deleted
-    # kraft_migration records with a merge patch, which nothing else sends to the brokers' StatefulSet here
+    # kraft_migration records under its own field manager
     records = [i for i, w in enumerate(writes) if w["method"] == "PATCH" and w["path"].endswith("/statefulsets/dev-kafka")
-               and w["content_type"].startswith("application/merge-patch+json")]
+               and w["query"].get("fieldManager") == "streams.kafka-kraft-migration"]
     assert len(records) == 5, records
     # each phase recorded after its work: controllers before any broker restarts, the last after ZooKeeper went
     assert created_controllers < records[0] < first_delete and records[4] > zookeeper_deleted, (records, writes)
@@ -116,6 +124,13 @@ def test_migration_runs_the_phases_in_order_and_site_then_writes_nothing(kubesim
     again = run_playbook(tmp_path, migration(tmp_path, kubeconfig, streams_metadata_mode="kraft"))
     assert again.rc == 0, again.describe()
     assert kubesim.writes() == [], kubesim.writes()
+
+    # no way back once finalized: the rollback is refused before any write
+    refused = run_playbook(tmp_path, migration(tmp_path, kubeconfig), playbook=ROLLBACK)
+    assert refused.rc != 0
+    message = " ".join(m for _t, _h, m in refused.failures("dev"))
+    assert "dev cannot go back to ZooKeeper: the migration is recorded at phase zookeeper-removed" in message, message
+    assert kubesim.writes() == []
 
     # a re-run of the migration has nothing left to do
     done = run_playbook(tmp_path, migration(tmp_path, kubeconfig, streams_metadata_mode="kraft"), playbook=MIGRATE)
@@ -142,7 +157,7 @@ def test_interrupted_in_phase_two_resumes_there_without_redoing_phase_one(kubesi
     when(lambda: set(CONTROLLERS) <= {pod for _t, pod in deletes(kubesim)},
          lambda: [voter.update(zk_migration_state=3) for voter in quorum.values()])
     kubesim.clear_requests()
-    resumed = run_playbook(tmp_path, migration(tmp_path, kubeconfig), playbook=MIGRATE)
+    resumed = run_playbook(tmp_path, migration(tmp_path, kubeconfig, kafka_migration_finalize=True), playbook=MIGRATE)
     assert resumed.rc == 0, resumed.describe()
     assert "phase controllers done" in resumed.result_of("Show the plan")["msg"]
     # the re-run started at phase 2: the controllers were neither created again nor changed before phase 4, and the
@@ -186,3 +201,56 @@ def test_a_phase_is_never_skipped(kubesim, kubeconfig, tmp_path):
     assert message == "cannot record phase brokers-kraft: the migration is at controllers, and phase brokers-migrating must come first", message
     assert kubesim.writes() == []
     assert phase(kubesim) == "controllers"
+
+
+@pytest.mark.parametrize("kubesim", [0.5], indirect=True)
+def test_rollback_from_dual_write_returns_to_zookeeper_and_site_then_writes_nothing(kubesim, kubeconfig, tmp_path):
+    deploy_zookeeper_mode(kubesim, kubeconfig, tmp_path)
+    script_quorum(kubesim)
+    hosts = migration(tmp_path, kubeconfig)
+    dual = run_playbook(tmp_path, hosts, playbook=MIGRATE)
+    assert dual.rc == 0, dual.describe()
+    assert phase(kubesim) == "brokers-kraft"
+    controller_claims = [c["metadata"]["name"] for c in kubesim.objects("v1", "PersistentVolumeClaim", NS)
+                         if c["metadata"]["name"].startswith("data-0-dev-kafka-controller-")]
+    assert len(controller_claims) == 3, controller_claims
+
+    kubesim.clear_requests()
+    plan = run_playbook(tmp_path, hosts, playbook=ROLLBACK, check=True)
+    assert plan.rc == 0, plan.describe()
+    assert kubesim.writes() == [], kubesim.writes()
+    steps = plan.result_of("Show the steps")["msg"]
+    assert "at phase brokers-kraft; would run" in steps and "1. roll the brokers back to ZooKeeper mode" in steps, steps
+
+    kubesim.clear_requests()
+    back = run_playbook(tmp_path, hosts, playbook=ROLLBACK)
+    assert back.rc == 0, back.describe()
+    assert phase(kubesim) is None
+    # the brokers rolled twice: back to ZooKeeper mode with migration, then without it; never a controller
+    assert sorted(pod for _t, pod in deletes(kubesim)) == sorted(BROKERS * 2), deletes(kubesim)
+    writes = kubesim.writes()
+    controllers_gone = min(i for i, w in enumerate(writes) if w["method"] == "DELETE" and w["path"].endswith("/statefulsets/dev-kafka-controller"))
+    job = min(i for i, w in enumerate(writes) if w["method"] in ("POST", "PATCH") and "dev-kafka-migration-rollback" in (w["name"] or w["path"]))
+    second_roll = [i for i, w in enumerate(writes) if w["method"] == "DELETE" and "/pods/dev-kafka-" in w["path"]][3]
+    assert controllers_gone < job < second_roll, writes
+    script = kubesim.get("batch/v1", "Job", NS, "dev-kafka-migration-rollback")["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert "run delete /controller" in script and "run delete /migration" in script and "-zk-tls-config-file" in script
+    assert kubesim.get("apps/v1", "StatefulSet", NS, "dev-kafka-controller") is None
+    assert not [c for c in kubesim.objects("v1", "PersistentVolumeClaim", NS) if c["metadata"]["name"] in controller_claims]
+    assert [c for c in kubesim.objects("v1", "PersistentVolumeClaim", NS) if "zookeeper" in c["metadata"]["name"]]
+    assert kubesim.get("apps/v1", "StatefulSet", NS, "dev-zookeeper") is not None
+    brokers = kubesim.get("apps/v1", "StatefulSet", NS, "dev-kafka")
+    assert brokers["metadata"]["annotations"]["streams.kafka/metadata-mode"] == "zookeeper"
+    server = properties(kubesim, "dev-kafka-config", "server.properties")
+    assert "zookeeper.connect=" in server and "migration" not in server and "process.roles" not in server
+
+    # the inventory never changed: site.yml finds the cluster as it deploys it
+    kubesim.clear_requests()
+    again = run_playbook(tmp_path, inventory(tmp_path, kubeconfig))
+    assert again.rc == 0, again.describe()
+    assert kubesim.writes() == [], kubesim.writes()
+
+    # a second rollback has nothing to do
+    nothing = run_playbook(tmp_path, hosts, playbook=ROLLBACK)
+    assert nothing.rc == 0 and "nothing to do" in nothing.result_of("Show the steps")["msg"], nothing.describe()
+    assert kubesim.writes() == []

@@ -246,3 +246,23 @@ def test_check_mode_looks_once_and_does_not_fail():
     api = FakePodApi([pod(n) for n in CONTROLLERS], {n: controller_text(active=i == 0, state=2) for i, n in enumerate(CONTROLLERS)})
     result = km.wait_migrated(km.MigrationGate(api, NS, "dev", 3), timeout=300, check_mode=True)
     assert result["migrated"] is False and result["waited"] == 0 and len(api.selectors) == 1
+
+
+@pytest.mark.parametrize("current, undone, changed", [
+    ("brokers-kraft", "brokers-kraft", True), ("brokers-migrating", "brokers-kraft", False),
+    ("brokers-migrating", "brokers-migrating", True), (None, "brokers-migrating", False),
+    ("controllers", "controllers", True), (None, "controllers", False)])
+def test_a_phase_is_undone_once_and_in_reverse(current, undone, changed):
+    assert km.check_revert(current, undone) is changed
+
+
+def test_undoing_is_refused_past_the_point_of_no_return_and_out_of_order():
+    with pytest.raises(km.PhaseError) as final:
+        km.check_revert("controllers-kraft", "controllers-kraft")
+    assert str(final.value).startswith("cannot undo phase controllers-kraft: phases are undone only before controllers-kraft "
+                                       "(controllers, brokers-migrating, brokers-kraft)")
+    with pytest.raises(km.PhaseError) as later:
+        km.check_revert("brokers-kraft", "brokers-migrating")
+    assert str(later.value) == ("cannot undo phase brokers-migrating: the migration is at phase brokers-kraft, which must "
+                                "be undone first")
+    assert km.REVERTS_TO == {"brokers-kraft": "brokers-migrating", "brokers-migrating": None, "controllers": None}

@@ -218,3 +218,35 @@ def test_the_roles_apply_keeps_the_annotation(kubesim, kubeconfig, capsys, tmp_p
     assert manifest_apply.apply_one(api, changed)[0] == "patched"
     live = kubesim.get("apps/v1", "StatefulSet", NS, "dev-kafka")
     assert live["spec"]["replicas"] == 1 and annotation(kubesim) == "controllers"
+
+
+def test_revert_steps_back_once_removes_the_annotation_and_refuses_out_of_order(cluster, kubeconfig, capsys):
+    base = dict(kubeconfig=kubeconfig, namespace=NS, cluster_name="dev")
+    for phase in ("controllers", "brokers-migrating", "brokers-kraft"):
+        assert run(capsys, state="record", phase=phase, **base)["changed"]
+    cluster.clear_requests()
+    early = run(capsys, state="revert", phase="brokers-migrating", **base)
+    assert early["_rc"] == 1 and early["msg"] == ("cannot undo phase brokers-migrating: the migration is at phase "
+                                                  "brokers-kraft, which must be undone first")
+    assert cluster.writes() == []
+    back = run(capsys, state="revert", phase="brokers-kraft", diff=True, **base)
+    assert back["changed"] and back["phase"] == "brokers-migrating" and back["previous_phase"] == "brokers-kraft"
+    assert back["diff"] == {"before": {"phase": "brokers-kraft"}, "after": {"phase": "brokers-migrating"}}
+    assert annotation(cluster) == "brokers-migrating"
+    assert not run(capsys, state="revert", phase="brokers-kraft", **base)["changed"]
+    gone = run(capsys, state="revert", phase="brokers-migrating", **base)
+    assert gone["changed"] and gone["phase"] is None and annotation(cluster) is None
+    sts = cluster.get("apps/v1", "StatefulSet", NS, "dev-kafka")
+    assert km.ANNOTATION not in sts["metadata"]["annotations"]
+    assert sts["metadata"]["annotations"]["streams.kafka/metadata-mode"] == "zookeeper"
+    assert [w["method"] for w in cluster.writes()] == ["PATCH", "PATCH"]
+
+
+def test_revert_is_refused_once_finalized(cluster, kubeconfig, capsys):
+    base = dict(kubeconfig=kubeconfig, namespace=NS, cluster_name="dev")
+    for phase in km.PHASES[:4]:
+        assert run(capsys, state="record", phase=phase, **base)["changed"]
+    cluster.clear_requests()
+    refused = run(capsys, state="revert", phase="controllers-kraft", **base)
+    assert refused["_rc"] == 1 and refused["msg"].startswith("cannot undo phase controllers-kraft: phases are undone only before")
+    assert cluster.writes() == [] and annotation(cluster) == "controllers-kraft"
