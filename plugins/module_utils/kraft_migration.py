@@ -292,24 +292,19 @@ def query(api, namespace, cluster_name):
     return state_of(_read(api, namespace, cluster_name), cluster_name)
 
 
-def record(api, namespace, cluster_name, phase, check_mode=False, attempts=3):
-    """Record `phase` as completed, when it is the next one (changed) or the current one (not).
-
-    The patch carries the resourceVersion read, so two runs cannot both advance the same phase;
-    on a conflict the StatefulSet is read and the rule checked again. In check mode nothing is
-    written and the result is what would be recorded.
-    """
+def _write_phase(api, namespace, cluster_name, decide, check_mode, attempts):
+    """Read the StatefulSet, ask `decide(statefulset, current)` for (changed, phase to write), and
+    write that phase when changed. The patch carries the resourceVersion read, so a concurrent
+    change is refused (409); then the StatefulSet is read and `decide` asked again. In check mode
+    nothing is written and the result is what would be recorded."""
     for attempt in range(1, attempts + 1):
         statefulset = _read(api, namespace, cluster_name)
         current = read_phase(statefulset)
-        if current is None and metadata_mode(statefulset) == "kraft":
-            raise PhaseError("cannot record phase %s: %s runs in KRaft mode (%s: kraft) and no migration was recorded; "
-                             "there is nothing to migrate" % (phase, statefulset["metadata"]["name"], METADATA_MODE_ANNOTATION))
-        changed = check_transition(current, phase)
+        changed, wanted = decide(statefulset, current)
         if not changed or check_mode:
             break
         try:
-            statefulset = api.merge_patch(statefulset, annotation_patch(phase, statefulset["metadata"].get("resourceVersion")),
+            statefulset = api.merge_patch(statefulset, annotation_patch(wanted, statefulset["metadata"].get("resourceVersion")),
                                           FIELD_MANAGER)
             break
         except ApiError as error:
@@ -317,34 +312,28 @@ def record(api, namespace, cluster_name, phase, check_mode=False, attempts=3):
                 raise
     result = state_of(statefulset, cluster_name)
     if check_mode and changed:
-        result.update(state_of(_with_phase(statefulset, phase), cluster_name))
+        result.update(state_of(_with_phase(statefulset, wanted), cluster_name))
     result.update(changed=changed, previous_phase=current)
     return result
+
+
+def record(api, namespace, cluster_name, phase, check_mode=False, attempts=3):
+    """Record `phase` as completed, when it is the next one (changed) or the current one (not);
+    two runs cannot both advance the same phase (:func:`_write_phase`)."""
+    def decide(statefulset, current):
+        if current is None and metadata_mode(statefulset) == "kraft":
+            raise PhaseError("cannot record phase %s: %s runs in KRaft mode (%s: kraft) and no migration was recorded; "
+                             "there is nothing to migrate" % (phase, statefulset["metadata"]["name"], METADATA_MODE_ANNOTATION))
+        return check_transition(current, phase), phase
+    return _write_phase(api, namespace, cluster_name, decide, check_mode, attempts)
 
 
 def revert(api, namespace, cluster_name, undone, check_mode=False, attempts=3):
     """Record that phase `undone` was undone: the annotation becomes the phase before it (removed
     when that is none). Changed only when `undone` is the recorded phase; not changed when it is
     undone already. Written, and retried on a conflict, as :func:`record` does."""
-    for attempt in range(1, attempts + 1):
-        statefulset = _read(api, namespace, cluster_name)
-        current = read_phase(statefulset)
-        changed = check_revert(current, undone)
-        if not changed or check_mode:
-            break
-        try:
-            statefulset = api.merge_patch(statefulset, annotation_patch(REVERTS_TO[undone],
-                                                                        statefulset["metadata"].get("resourceVersion")),
-                                          FIELD_MANAGER)
-            break
-        except ApiError as error:
-            if error.status != 409 or attempt == attempts:
-                raise
-    result = state_of(statefulset, cluster_name)
-    if check_mode and changed:
-        result.update(state_of(_with_phase(statefulset, REVERTS_TO[undone]), cluster_name))
-    result.update(changed=changed, previous_phase=current)
-    return result
+    return _write_phase(api, namespace, cluster_name, lambda statefulset, current: (check_revert(current, undone), REVERTS_TO[undone]),
+                        check_mode, attempts)
 
 
 def _with_phase(statefulset, phase):
