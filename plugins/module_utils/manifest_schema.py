@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import functools
 import os
 
 try:
@@ -24,10 +25,17 @@ except ImportError:
 
 try:
     import kubernetes_validate
+    from kubernetes_validate import utils as kubernetes_validate_utils
     from kubernetes_validate.utils import all_versions
     HAS_KUBERNETES_VALIDATE = True
 except ImportError:
     HAS_KUBERNETES_VALIDATE = False
+
+if HAS_KUBERNETES_VALIDATE and not hasattr(kubernetes_validate_utils.schema_contents, "cache_info"):
+    # kubernetes_validate.validate() reads and parses a version's _definitions.json (1.4 MB) for each
+    # object it checks. The files do not change while we run, and validation only reads the parsed
+    # schemas, so each file is parsed once per process: a component's objects validate 2-3 times faster.
+    kubernetes_validate_utils.schema_contents = functools.lru_cache(maxsize=None)(kubernetes_validate_utils.schema_contents)
 
 
 def missing_library():
@@ -88,7 +96,8 @@ def load_crd_schemas(paths):
             files = sorted(os.path.join(path, name) for name in os.listdir(path) if name.endswith((".yaml", ".yml")))
         for filename in files:
             with open(filename) as handle:
-                for doc in yaml.safe_load_all(handle):
+                # libyaml's loader, when PyYAML has it, reads the CRDs about ten times faster.
+                for doc in yaml.load_all(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
                     if not doc or doc.get("kind") != "CustomResourceDefinition":
                         continue
                     spec = doc["spec"]

@@ -20,7 +20,9 @@ description:
     are checked against the CustomResourceDefinitions found in O(crd_paths), also strictly.
   - Checks that every object carries the standard C(app.kubernetes.io) labels.
   - Reports every problem at once, naming the object, the field and the Kubernetes version.
-  - Changes nothing; the component roles run it before their first API write.
+  - Without O(dest) it changes nothing; the component roles run it before their first API write.
+  - With O(dest) it then writes the objects to that file as YAML documents (directory mode's
+    C(NN-<component>.yaml)), only when every object passed, and only when the file differs.
 options:
   manifests:
     description: The objects to check.
@@ -43,13 +45,27 @@ options:
       - C(app.kubernetes.io/name) and C(app.kubernetes.io/component) must always be present.
     type: dict
     default: {}
+  dest:
+    description:
+      - A file to write the objects to once they passed, each as a YAML document with its keys sorted.
+      - Its directory is created (mode C(0755)) when missing. The file is replaced in one step, so a
+        reader sees the old content or the new, never part of it.
+    type: path
+  header:
+    description: Text for the top of O(dest), each line written as a YAML comment.
+    type: str
+    default: ""
+  mode:
+    description: The permissions of O(dest), as three octal digits.
+    type: str
+    default: "0644"
 attributes:
   check_mode:
     support: full
-    description: Runs the same in check mode; it never changes anything.
+    description: Validates the same in check mode, and reports whether O(dest) would change without writing it.
   diff_mode:
-    support: none
-    description: Nothing to compare; it reads only.
+    support: full
+    description: With O(dest), returns the file's content before and after.
 requirements:
   - kubernetes-validate
   - jsonschema
@@ -66,6 +82,12 @@ EXAMPLES = r"""
     required_labels:
       app.kubernetes.io/instance: "{{ streams_cluster_name }}"
       app.kubernetes.io/part-of: streams
+
+- name: Validate the Kafka objects and write them for kubectl apply -f
+  streams.kafka.manifest_validate:
+    manifests: "{{ kafka_manifests }}"
+    dest: build/manifests/dev/20-kafka.yaml
+    header: kafka objects of dev, written by streams.kafka.
 """
 
 RETURN = r"""
@@ -75,6 +97,11 @@ objects:
   type: list
   elements: str
   sample: ["kafka/ConfigMap/prod-zookeeper-config"]
+dest:
+  description: The file written, or that would be written in check mode.
+  returned: when O(dest) is set and every object passed
+  type: str
+  sample: /srv/manifests/dev/20-kafka.yaml
 problems:
   description: Every problem found, one line each.
   returned: failure
@@ -86,7 +113,7 @@ problems:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.streams.kafka.plugins.module_utils import manifest_schema
+from ansible_collections.streams.kafka.plugins.module_utils import manifest_file, manifest_schema
 
 
 def main():
@@ -96,6 +123,9 @@ def main():
             kubernetes_versions=dict(type="list", elements="str", default=["1.27", "1.37"]),
             crd_paths=dict(type="list", elements="path", default=[]),
             required_labels=dict(type="dict", default={}),
+            dest=dict(type="path"),
+            header=dict(type="str", default=""),
+            mode=dict(type="str", default="0644"),
         ),
         supports_check_mode=True,
     )
@@ -110,7 +140,19 @@ def main():
         module.fail_json(msg=str(error), problems=error.problems)
     except (IOError, OSError, ValueError) as error:
         module.fail_json(msg="cannot read the CRD schemas: %s" % error, exception=traceback.format_exc())
-    module.exit_json(changed=False, objects=objects)
+    if not module.params["dest"]:
+        module.exit_json(changed=False, objects=objects)
+    dest = module.params["dest"]
+    text = manifest_file.manifest_text(module.params["manifests"], module.params["header"])
+    try:
+        changed, before = manifest_file.write_manifest_file(dest, text, manifest_file.parse_mode(module.params["mode"]),
+                                                            check_mode=module.check_mode)
+    except manifest_file.ManifestFileError as error:
+        module.fail_json(msg=str(error), objects=objects)
+    result = dict(changed=changed, objects=objects, dest=dest)
+    if module._diff:
+        result["diff"] = dict(before=before or "", after=text, before_header=dest, after_header=dest)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ ANSIBLE_DOC = pathlib.Path(sys.executable).parent / "ansible-doc"
 
 
 def docs():
-    for kind, folder in (("module", "modules"), ("filter", "filter"), ("test", "test")):
+    for kind, folder in (("module", "modules"), ("filter", "filter"), ("test", "test"), ("lookup", "lookup")):
         for path in sorted((ROOT / "plugins" / folder).glob("*.py")):
             if not path.name.startswith("_"):
                 yield kind, path.stem

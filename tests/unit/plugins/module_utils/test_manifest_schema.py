@@ -116,3 +116,11 @@ def test_unsupported_version_lists_the_valid_ones():
     with pytest.raises(manifest_schema.ManifestError) as error:
         manifest_schema.validate_manifests([configmap()], ["1.2"], {}, {})
     assert "1.27" in str(error.value) and "'1.2'" in str(error.value)
+
+
+def test_each_schema_file_is_parsed_once_per_process(crds):
+    contents = manifest_schema.kubernetes_validate_utils.schema_contents
+    assert validate([configmap()], crds) == ["kafka/ConfigMap/dev-zookeeper-config"]
+    parsed = contents.cache_info().misses
+    assert validate([configmap(), configmap(metadata=dict(configmap()["metadata"], name="other"))], crds)
+    assert contents.cache_info().misses == parsed and contents.cache_info().hits >= 2 * 2 * len(VERSIONS)
