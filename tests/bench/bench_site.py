@@ -21,6 +21,10 @@
    ZooKeeper-only cluster: from its last pod becoming Ready (kubesim's clock) to the gate's last
    pod proxy request, and to the gate task's end (``ansible.posix.json`` durations).
 
+6. Ansible's own floor: an empty play, and a play of 100 trivial ``assert`` tasks, on the same
+   machine. From them, the least time any play with as many tasks as site.yml runs can take, and
+   (from site.yml's CPU time) the least time 8 clusters can take on this machine's cores.
+
 Then a profile of the one-cluster no-op run: task executions by action, module start-up (task
 start to its first API request), discovery GETs (``/api``, ``/apis``, group versions), idle gaps
 between requests inside tasks (sleeps, polls), and the slowest tasks.
@@ -30,6 +34,7 @@ import argparse
 import os
 import pathlib
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -122,6 +127,20 @@ def gate_latency(ready_times, prefix, gate_window, requests):
     last_proxy = max(proxy) if proxy else end
     return {"last_ready": last_ready, "to_last_gate_request_s": last_proxy - since, "to_gate_end_s": end - since,
             "gate_s": end - start, "waited_s": since - start, "ready_before_gate": last_ready < start}
+
+
+def task_floor(empty_s, tasks_s, tasks, site_tasks):
+    """The least wall time of a play that runs ``site_tasks`` tasks, if each cost no more than a
+    trivial one: an empty play took ``empty_s``, a play of ``tasks`` trivial tasks ``tasks_s``."""
+    per_task = max(tasks_s - empty_s, 0.0) / tasks
+    return {"empty_s": empty_s, "per_task_s": per_task, "tasks": site_tasks, "floor_s": empty_s + per_task * site_tasks}
+
+
+def cpu_bound(cpu_s, cores, one_cluster_s):
+    """The least wall time of work that needs ``cpu_s`` CPU seconds on ``cores`` cores, and that
+    in multiples of one cluster's wall time ``one_cluster_s``."""
+    least = cpu_s / cores
+    return {"cpu_s": cpu_s, "cores": cores, "least_s": least, "over_one": ratio(least, one_cluster_s)}
 
 
 def goals(figures):
@@ -222,15 +241,43 @@ def write_inventory(path, kubeconfig, clusters, **extra):
     return path
 
 
+def children_cpu():
+    """CPU seconds (user + system) of this process's finished children so far. kubesim runs in
+    this process, so a child's figure is Ansible's (or the baseline's) work alone."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def site(sim, workdir, inventory, forks=8):
-    """One site.yml run: its wall time, its requests counted, the run, its requests."""
+    """One site.yml run: its wall and CPU time, its requests counted, the run, its requests."""
     sim.clear_requests()
     to_monotonic = clock_mapping()
+    cpu = children_cpu()
     run = run_playbook(workdir, inventory, timeout=1800, args=["--forks", str(forks)])
+    cpu = children_cpu() - cpu
     if run.rc != 0:
         raise RuntimeError("site.yml failed:\n" + run.describe())
     requests = sim.requests
-    return dict(count_requests(requests), seconds=run.seconds, run=run, log=requests, to_monotonic=to_monotonic)
+    return dict(count_requests(requests), seconds=run.seconds, cpu_s=cpu, run=run, log=requests, to_monotonic=to_monotonic)
+
+
+def ansible_floor(workdir, tasks=100):
+    """Wall times of an empty play and of a play of ``tasks`` trivial asserts, on localhost."""
+    inventory = workdir / "hosts-floor.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    seconds = []
+    for count in (0, tasks):
+        playbook = workdir / ("floor-%d.yml" % count)
+        playbook.write_text(yaml.safe_dump([{
+            "name": "Floor", "hosts": "localhost", "gather_facts": False, "vars": {"x": 1},
+            "tasks": [{"name": "Check %d" % n, "ansible.builtin.assert": {"that": ["x | int > 0"], "quiet": True}}
+                      for n in range(count)]}]))
+        run = run_playbook(workdir, inventory, playbook=playbook, timeout=600)
+        if run.rc != 0:
+            raise RuntimeError("the floor play failed:\n" + run.describe())
+        seconds.append(run.seconds)
+    return {"empty_s": seconds[0], "tasks_s": seconds[1], "tasks": tasks}
 
 
 def baseline_apply(kubeconfig, directory, field_manager="bench-baseline"):
@@ -257,13 +304,13 @@ def baseline_apply(kubeconfig, directory, field_manager="bench-baseline"):
 
 def baseline(sim, kubeconfig, directory):
     sim.clear_requests()
-    start = time.monotonic()
+    start, cpu = time.monotonic(), children_cpu()
     proc = subprocess.run([sys.executable, "-m", "tests.bench.bench_site", "--baseline-apply", str(directory),
                            "--kubeconfig", kubeconfig], cwd=REPO, capture_output=True, text=True, check=False, timeout=600)
-    seconds = time.monotonic() - start
+    seconds, cpu = time.monotonic() - start, children_cpu() - cpu
     if proc.returncode != 0:
         raise RuntimeError("baseline apply failed:\n" + proc.stdout[-3000:] + proc.stderr[-3000:])
-    return dict(count_requests(sim.requests), seconds=seconds)
+    return dict(count_requests(sim.requests), seconds=seconds, cpu_s=cpu)
 
 
 def bench_gate(gate_ready_delay=8.0, forks=8, workdir=None, log=print):
@@ -348,11 +395,35 @@ def bench(scale=(1, 4, 8), gate_ready_delay=8.0, forks=8, workdir=None, log=prin
         figures["gate"] = gate_latency(ready, "g1-zookeeper", windows[-1][2:4], gate_run["log"])
         figures["gate"]["ready_delay"] = gate_ready_delay
 
+        log("ansible-playbook alone: an empty play, and 100 trivial tasks ...")
+        figures["floor"] = ansible_floor(workdir)
+
         noop = figures["site_noop"]
         figures["profile"] = profile(task_windows(noop["run"].report, noop["to_monotonic"]), noop["log"])
         cold = figures["site_cold"]
         figures["profile_cold"] = profile(task_windows(cold["run"].report, cold["to_monotonic"]), cold["log"])
     return figures
+
+
+def floor_lines(figures):
+    """What Ansible itself, and the machine's cores, leave for the ratio goals."""
+    noop, bnoop, floor = figures["site_noop"], figures["base_noop"], figures["floor"]
+    least = task_floor(floor["empty_s"], floor["tasks_s"], floor["tasks"], figures["profile"]["tasks"])
+    lines = [
+        "ansible-playbook alone: an empty play %.2f s; a trivial task %.1f ms more (%d asserts: %.2f s). A play of site.yml's "
+        "%d no-op task executions takes at least %.1f s, %.1fx the baseline no-op"
+        % (least["empty_s"], least["per_task_s"] * 1000, floor["tasks"], floor["tasks_s"], least["tasks"], least["floor_s"],
+           ratio(least["floor_s"], bnoop["seconds"])),
+    ]
+    largest = max(figures["scaling"])
+    if largest > 1:
+        run = figures["scale_noop_%d" % largest]
+        bound = cpu_bound(run["cpu_s"], os.cpu_count() or 1, noop["seconds"])
+        lines.append("CPU: one cluster's no-op %.1f s in %.1f s wall; %d clusters' no-op %.1f s, which %d cores cannot do in less than "
+                     "%.1f s, %.2fx one cluster (measured: %.1f s)"
+                     % (noop["cpu_s"], noop["seconds"], largest, bound["cpu_s"], bound["cores"], bound["least_s"], bound["over_one"],
+                        run["seconds"]))
+    return lines
 
 
 def report(figures):
@@ -377,7 +448,7 @@ def report(figures):
         "site benchmark: one kubesim, pods Ready at once, healthy apps; %d cores, load average %.2f %.2f %.2f"
         % ((os.cpu_count() or 0,) + os.getloadavg()),
         "",
-        table([("run", "what", "%s"), ("wall_s", "seconds", "%.2f"), ("requests", "requests", "%d"), ("reads", "reads", "%d"),
+        table([("run", "what", "%s"), ("wall_s", "seconds", "%.2f"), ("cpu_s", "cpu_s", "%.2f"), ("requests", "requests", "%d"), ("reads", "reads", "%d"),
                ("writes", "writes", "%d"), ("discovery", "discovery", "%d"), ("proxy", "proxy", "%d")], rows),
         "",
         "site/baseline: cold %.2fx wall, %.2fx requests; no-op %.2fx wall, %.2fx requests (baseline: %s)"
@@ -391,6 +462,8 @@ def report(figures):
         "gate latency (ZooKeeper, ready delay %.1f s): last pod Ready -> last gate proxy request %.2f s, -> gate task end %.2f s "
         "(gate task %.2f s, of which %.2f s waiting for the pods)"
         % (gate["ready_delay"], gate["to_last_gate_request_s"], gate["to_gate_end_s"], gate["gate_s"], gate["waited_s"]),
+        "",
+    ] + floor_lines(figures) + [
         "",
         table([("goal", "goal", "%s"), ("measured", "measured", "%s"), ("", "met", "%s")],
               [{"goal": g, "measured": m, "met": "met" if ok else "MISSED"} for g, m, ok in goals(measured)]),

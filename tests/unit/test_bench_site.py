@@ -1,10 +1,13 @@
 """The arithmetic of tests/bench/bench_site.py on synthetic request logs (no kubesim, no Ansible)."""
 
 import math
+import os
 
 import pytest
 
-from tests.bench.bench_site import compare, count_requests, gate_latency, goals, is_discovery, per_cluster, profile, ratio
+from tests.bench.bench_site import (
+    compare, count_requests, cpu_bound, floor_lines, gate_latency, goals, is_discovery, per_cluster, profile, ratio, task_floor,
+)
 
 
 def req(method, path, t, write=None, dry_run=False):
@@ -113,3 +116,26 @@ def test_profile_start_up_discovery_and_idle_gaps():
     assert [a["action"] for a in out["by_action"]] == [
         "streams.kafka.zookeeper_ready", "streams.kafka.manifest_apply", "ansible.builtin.set_fact"]
     assert out["slowest"][0]["task"] == "Gate"
+
+
+def test_task_floor_adds_the_per_task_cost_of_trivial_tasks_to_an_empty_play():
+    out = task_floor(empty_s=1.5, tasks_s=6.5, tasks=100, site_tasks=300)
+    assert out["per_task_s"] == pytest.approx(0.05)
+    assert out["floor_s"] == pytest.approx(1.5 + 15.0)
+    # noise can make the trivial tasks look free; they never cost less than nothing
+    assert task_floor(2.0, 1.9, 100, 300)["floor_s"] == pytest.approx(2.0)
+
+
+def test_cpu_bound_divides_the_work_over_the_cores():
+    out = cpu_bound(cpu_s=400.0, cores=2, one_cluster_s=50.0)
+    assert out["least_s"] == pytest.approx(200.0) and out["over_one"] == pytest.approx(4.0)
+
+
+def test_floor_lines_name_the_floor_and_the_cpu_bound():
+    figures = {"site_noop": {"seconds": 50.0, "cpu_s": 45.0}, "base_noop": {"seconds": 1.5},
+               "floor": {"empty_s": 1.5, "tasks_s": 6.5, "tasks": 100}, "profile": {"tasks": 300},
+               "scaling": {1: 50.0, 8: 230.0}, "scale_noop_8": {"seconds": 230.0, "cpu_s": 16.0 * (os.cpu_count() or 1) * 10}}
+    lines = floor_lines(figures)
+    assert "300 no-op task executions takes at least 16.5 s, 11.0x the baseline no-op" in lines[0]
+    assert "cannot do in less than 160.0 s, 3.20x one cluster (measured: 230.0 s)" in lines[1]
+    assert len(floor_lines(dict(figures, scaling={1: 50.0}))) == 1
