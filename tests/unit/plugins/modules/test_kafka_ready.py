@@ -4,11 +4,9 @@ The API is replaced by the FakeApi of the module_utils tests; the real API path 
 tests/integration (kubesim, with broker metrics behind its pod proxy).
 """
 
-import json
 from unittest import mock
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.streams.kafka.plugins.module_utils import k8s_api, metrics
 from ansible_collections.streams.kafka.plugins.modules import kafka_ready
@@ -16,17 +14,12 @@ from tests.kafka_metrics import broker_metrics
 
 from ..module_utils.test_kafka import NAMES, NS, FakeApi, healthy
 from ..module_utils.test_zookeeper import pod
+from .module_run import run_main
 
 
 def run_module(args, api, capsys, check_mode=False):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    with patch_module_args(args), mock.patch.object(k8s_api, "PodApi", return_value=api) as pod_api:
-        with pytest.raises(SystemExit) as exited:
-            kafka_ready.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exited.value.code
+    with mock.patch.object(k8s_api, "PodApi", return_value=api) as pod_api:
+        result = run_main(kafka_ready, capsys, args, check_mode)
     result["_pod_api_kwargs"] = pod_api.call_args.kwargs if pod_api.call_args else None
     return result
 

@@ -2,34 +2,23 @@
 is skipped; check mode writes nothing; wait_migrated reads the controllers' metrics through the
 pod proxy."""
 
-import json
 import threading
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.streams.kafka.plugins.module_utils import kraft_migration as km
 from ansible_collections.streams.kafka.plugins.modules import kraft_migration
 from tests.helpers import run_tasks
 
 from ..module_utils.test_kraft_migration import controller_text
+from .module_run import run_main
 
 NS = "kafka"
 STS_PATH = "/apis/apps/v1/namespaces/%s/statefulsets/dev-kafka" % NS
 
 
 def run(capsys, check_mode=False, diff=False, **args):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            kraft_migration.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exited.value.code
-    return result
+    return run_main(kraft_migration, capsys, args, check_mode, diff)
 
 
 def statefulset(name, component, replicas, annotations=None):

@@ -1,11 +1,8 @@
 """manifest_apply's validate option: objects are checked before the first request."""
 
-import json
-
-import pytest
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.streams.kafka.plugins.modules import manifest_apply
+
+from .module_run import run_main
 
 LABELS = {"app.kubernetes.io/part-of": "streams"}
 STANDARD = dict(LABELS, **{"app.kubernetes.io/name": "settings", "app.kubernetes.io/component": "config"})
@@ -19,12 +16,7 @@ def configmap(name, **extra):
 
 
 def run(capsys, **args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            manifest_apply.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exited.value.code
-    return result
+    return run_main(manifest_apply, capsys, args)
 
 
 def test_an_invalid_object_fails_before_any_request(kubesim, kubeconfig, capsys, tmp_path, monkeypatch):

@@ -1,14 +1,13 @@
 """manifest_validate: the objects are checked first; with dest they are then written, and only then."""
 
-import json
 import os
 
-import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.streams.kafka.plugins.filter.standard_labels import standard_labels
 from ansible_collections.streams.kafka.plugins.modules import manifest_validate
+
+from .module_run import run_main
 
 CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap",
              "metadata": {"name": "dev-kafka-config", "namespace": "kafka", "labels": standard_labels("dev", "kafka")},
@@ -16,12 +15,7 @@ CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap",
 
 
 def run(capsys, **args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            manifest_validate.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exited.value.code
-    return result
+    return run_main(manifest_validate, capsys, args)
 
 
 def test_without_dest_it_only_checks(capsys):

@@ -1,22 +1,17 @@
 """object_info against kubesim: what it finds, and that it rides out transient API errors."""
 
-import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.streams.kafka.plugins.modules import object_info
+
+from .module_run import run_main
 
 NS = "kafka"
 
 
 def run(capsys, **args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exited:
-            object_info.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exited.value.code
-    return result
+    return run_main(object_info, capsys, args)
 
 
 @pytest.fixture(name="objects")

@@ -8,12 +8,12 @@ import json
 import pathlib
 from unittest import mock
 
-import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
 from ansible_collections.streams.kafka.plugins.modules import bridge_ready, connect_ready, exporter_ready, kafka_connector
 from tests.fake_connect import FakeConnect, ProxyApi
+
+from .module_run import run_main
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures"
 NS = "kafka"
@@ -35,17 +35,8 @@ def deployment(name, replicas=1):
 
 
 def run(module, args, api, capsys, check_mode=False, diff=False):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args), mock.patch.object(k8s_api, "PodApi", return_value=api):
-        with pytest.raises(SystemExit) as exited:
-            module.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exited.value.code
-    return result
+    with mock.patch.object(k8s_api, "PodApi", return_value=api):
+        return run_main(module, capsys, args, check_mode, diff)
 
 
 SINK = {"connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector", "tasks.max": 1, "topics": "orders",

@@ -8,23 +8,17 @@ import json
 from unittest import mock
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
 from ansible_collections.streams.kafka.plugins.modules import zookeeper_ready
 
 from ..module_utils.test_zookeeper import NAMES, NS, FakeApi, healthy, pod
+from .module_run import run_main
 
 
 def run_module(args, api, capsys, check_mode=False):
-    args = dict(args)
-    if check_mode:
-        args["_ansible_check_mode"] = True
-    with patch_module_args(args), mock.patch.object(k8s_api, "PodApi", return_value=api) as pod_api:
-        with pytest.raises(SystemExit) as exited:
-            zookeeper_ready.main()
-    result = json.loads(capsys.readouterr().out)
-    result["_rc"] = exited.value.code
+    with mock.patch.object(k8s_api, "PodApi", return_value=api) as pod_api:
+        result = run_main(zookeeper_ready, capsys, args, check_mode)
     result["_pod_api_kwargs"] = pod_api.call_args.kwargs if pod_api.call_args else None
     return result
 
