@@ -1,6 +1,5 @@
 """object_info against kubesim: what it finds, and that it rides out transient API errors."""
 
-
 import pytest
 
 from ansible_collections.streams.kafka.plugins.modules import object_info

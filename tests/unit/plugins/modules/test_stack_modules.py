@@ -8,7 +8,6 @@ import json
 import pathlib
 from unittest import mock
 
-
 from ansible_collections.streams.kafka.plugins.module_utils import k8s_api
 from ansible_collections.streams.kafka.plugins.modules import bridge_ready, connect_ready, exporter_ready, kafka_connector
 from tests.fake_connect import FakeConnect, ProxyApi
